@@ -1,0 +1,7 @@
+//! sea-orm entities of agent management.
+
+pub mod agent;
+pub mod agent_department;
+pub mod department;
+pub mod login_session;
+pub mod workspace;

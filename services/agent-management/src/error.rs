@@ -1,0 +1,58 @@
+//! Errors of agent management and their one mapping to gRPC status codes.
+
+use switchboard_platform::grpc;
+use tonic::Status;
+
+/// Result alias of this crate.
+pub type AgentResult<T, E = AgentError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in agent management.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("agent not found")]
+    AgentNotFound,
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("department not found")]
+    DepartmentNotFound,
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("{field}: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+    #[error("session invalid or expired")]
+    SessionInvalid,
+    #[error("start-up failed: {0}")]
+    Startup(String),
+    #[error("workspace not found")]
+    WorkspaceNotFound,
+}
+
+impl AgentError {
+    /// Returns a validation error for `field`.
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidField {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<AgentError> for Status {
+    fn from(error: AgentError) -> Self {
+        match &error {
+            AgentError::AgentNotFound => grpc::not_found("agent"),
+            AgentError::DepartmentNotFound => grpc::not_found("department"),
+            AgentError::WorkspaceNotFound => grpc::not_found("workspace"),
+            AgentError::EmailTaken => Status::already_exists("email already registered"),
+            AgentError::InvalidCredentials => Status::unauthenticated("invalid email or password"),
+            AgentError::SessionInvalid => Status::unauthenticated("session invalid or expired"),
+            AgentError::InvalidField { field, reason } => grpc::invalid_argument(field, reason),
+            AgentError::Db(db) => grpc::db_status(db),
+            AgentError::Hashing(_) | AgentError::Startup(_) => grpc::internal(&error),
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! gRPC adapter of agent management: validates requests, calls the store, converts results.
+
+use crate::store::{AgentRecord, NewAgent, Role, Status, Store};
+use crate::{
+    AgentError,
+    db::entity::{department, workspace},
+};
+use std::sync::Arc;
+use switchboard_platform::grpc::{invalid_argument, parse_uuid, timestamp};
+use switchboard_proto::agent::v1::{
+    self as pb, agent_management_service_server::AgentManagementService,
+};
+use switchboard_proto::common::v1::{AgentRole, AgentStatus};
+use tonic::{Request, Response, Status as GrpcStatus};
+
+/// Longest name, email or password accepted.
+const MAX_FIELD_LEN: usize = 200;
+/// Shortest password accepted.
+const MIN_PASSWORD_LEN: usize = 8;
+/// Largest `max_concurrent` accepted.
+const MAX_CONCURRENT_LIMIT: u32 = 100;
+
+type GrpcResult<T> = Result<Response<T>, GrpcStatus>;
+
+/// Implements `switchboard.agent.v1.AgentManagementService`.
+#[derive(Debug, Clone)]
+pub struct AgentGrpc {
+    store: Arc<Store>,
+}
+
+impl AgentGrpc {
+    /// Returns the adapter over `store`.
+    pub fn new(store: Arc<Store>) -> Self {
+        Self { store }
+    }
+}
+
+/// Converts a domain status to protobuf.
+pub fn status_to_proto(status: Status) -> AgentStatus {
+    match status {
+        Status::Online => AgentStatus::Online,
+        Status::Away => AgentStatus::Away,
+        Status::Offline => AgentStatus::Offline,
+    }
+}
+
+fn status_from_stored(status: &str) -> AgentStatus {
+    match status {
+        "online" => AgentStatus::Online,
+        "away" => AgentStatus::Away,
+        _ => AgentStatus::Offline,
+    }
+}
+
+fn status_from_proto(field: &str, value: i32) -> Result<Option<Status>, GrpcStatus> {
+    match AgentStatus::try_from(value) {
+        Ok(AgentStatus::Unspecified) => Ok(None),
+        Ok(AgentStatus::Online) => Ok(Some(Status::Online)),
+        Ok(AgentStatus::Away) => Ok(Some(Status::Away)),
+        Ok(AgentStatus::Offline) => Ok(Some(Status::Offline)),
+        Err(_) => Err(invalid_argument(field, "unknown status")),
+    }
+}
+
+fn workspace_to_proto(model: workspace::Model) -> pb::Workspace {
+    pb::Workspace {
+        id: model.id.to_string(),
+        name: model.name,
+        site_key: model.site_key,
+        created_at: Some(timestamp(model.created_at)),
+    }
+}
+
+fn department_to_proto(model: department::Model) -> pb::Department {
+    pb::Department {
+        id: model.id.to_string(),
+        workspace_id: model.workspace_id.to_string(),
+        name: model.name,
+    }
+}
+
+fn agent_to_proto(record: AgentRecord) -> pb::Agent {
+    let agent = record.agent;
+    pb::Agent {
+        id: agent.id.to_string(),
+        workspace_id: agent.workspace_id.to_string(),
+        name: agent.name,
+        email: agent.email,
+        role: if agent.role == Role::Admin.as_str() {
+            AgentRole::Admin
+        } else {
+            AgentRole::Agent
+        } as i32,
+        max_concurrent: u32::try_from(agent.max_concurrent).unwrap_or(0),
+        department_ids: record
+            .department_ids
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        status: status_from_stored(&agent.status) as i32,
+        created_at: Some(timestamp(agent.created_at)),
+    }
+}
+
+/// Returns the trimmed `value`, or `INVALID_ARGUMENT` when empty or too long.
+fn required(field: &'static str, value: &str) -> Result<String, GrpcStatus> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(invalid_argument(field, "must not be empty"));
+    }
+    if value.chars().count() > MAX_FIELD_LEN {
+        return Err(invalid_argument(field, "is too long"));
+    }
+    Ok(value.to_owned())
+}
+
+fn email(value: &str) -> Result<String, GrpcStatus> {
+    let value = required("email", value)?;
+    let valid = value.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !value.contains(char::is_whitespace)
+    });
+    if !valid {
+        return Err(invalid_argument("email", "must be an email address"));
+    }
+    Ok(value.to_lowercase())
+}
+
+fn password(value: &str) -> Result<String, GrpcStatus> {
+    if value.chars().count() < MIN_PASSWORD_LEN {
+        return Err(invalid_argument(
+            "password",
+            "must have at least 8 characters",
+        ));
+    }
+    if value.len() > MAX_FIELD_LEN {
+        return Err(invalid_argument("password", "is too long"));
+    }
+    Ok(value.to_owned())
+}
+
+#[tonic::async_trait]
+impl AgentManagementService for AgentGrpc {
+    async fn create_workspace(
+        &self,
+        request: Request<pb::CreateWorkspaceRequest>,
+    ) -> GrpcResult<pb::CreateWorkspaceResponse> {
+        let name = required("name", &request.get_ref().name)?;
+        let workspace = self.store.create_workspace(&name).await?;
+        let secret = workspace.secret.clone();
+        Ok(Response::new(pb::CreateWorkspaceResponse {
+            workspace: Some(workspace_to_proto(workspace)),
+            secret,
+        }))
+    }
+
+    async fn get_workspace(
+        &self,
+        request: Request<pb::GetWorkspaceRequest>,
+    ) -> GrpcResult<pb::GetWorkspaceResponse> {
+        let id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let workspace = self.store.workspace(id).await?;
+        Ok(Response::new(pb::GetWorkspaceResponse {
+            workspace: Some(workspace_to_proto(workspace)),
+        }))
+    }
+
+    async fn get_workspace_by_site_key(
+        &self,
+        request: Request<pb::GetWorkspaceBySiteKeyRequest>,
+    ) -> GrpcResult<pb::GetWorkspaceBySiteKeyResponse> {
+        let site_key = required("site_key", &request.get_ref().site_key)?;
+        let workspace = self.store.workspace_by_site_key(&site_key).await?;
+        Ok(Response::new(pb::GetWorkspaceBySiteKeyResponse {
+            workspace: Some(workspace_to_proto(workspace)),
+        }))
+    }
+
+    async fn bootstrap(
+        &self,
+        request: Request<pb::BootstrapRequest>,
+    ) -> GrpcResult<pb::BootstrapResponse> {
+        let request = request.into_inner();
+        let workspace_name = required("workspace_name", &request.workspace_name)?;
+        let admin_name = required("admin_name", &request.admin_name)?;
+        let email = email(&request.admin_email)?;
+        let password = password(&request.admin_password)?;
+        let outcome = self
+            .store
+            .bootstrap(&workspace_name, &admin_name, &email, &password)
+            .await?;
+        Ok(Response::new(pb::BootstrapResponse {
+            created: outcome.created,
+            workspace: Some(workspace_to_proto(outcome.workspace)),
+            admin: outcome.admin.map(agent_to_proto),
+        }))
+    }
+
+    async fn create_department(
+        &self,
+        request: Request<pb::CreateDepartmentRequest>,
+    ) -> GrpcResult<pb::CreateDepartmentResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let name = required("name", &request.get_ref().name)?;
+        let department = self.store.create_department(workspace_id, &name).await?;
+        Ok(Response::new(pb::CreateDepartmentResponse {
+            department: Some(department_to_proto(department)),
+        }))
+    }
+
+    async fn list_departments(
+        &self,
+        request: Request<pb::ListDepartmentsRequest>,
+    ) -> GrpcResult<pb::ListDepartmentsResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let departments = self.store.departments(workspace_id).await?;
+        Ok(Response::new(pb::ListDepartmentsResponse {
+            departments: departments.into_iter().map(department_to_proto).collect(),
+        }))
+    }
+
+    async fn create_agent(
+        &self,
+        request: Request<pb::CreateAgentRequest>,
+    ) -> GrpcResult<pb::CreateAgentResponse> {
+        let request = request.into_inner();
+        let role = match AgentRole::try_from(request.role) {
+            Ok(AgentRole::Admin) => Role::Admin,
+            Ok(AgentRole::Agent | AgentRole::Unspecified) => Role::Agent,
+            Err(_) => return Err(invalid_argument("role", "unknown role")),
+        };
+        let max_concurrent = match request.max_concurrent {
+            0 => 3,
+            n if n > MAX_CONCURRENT_LIMIT => {
+                return Err(invalid_argument("max_concurrent", "must be at most 100"));
+            }
+            n => {
+                i32::try_from(n).map_err(|_| invalid_argument("max_concurrent", "out of range"))?
+            }
+        };
+        let department_ids = request
+            .department_ids
+            .iter()
+            .map(|id| parse_uuid("department_ids", id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let new = NewAgent {
+            workspace_id: parse_uuid("workspace_id", &request.workspace_id)?,
+            name: required("name", &request.name)?,
+            email: email(&request.email)?,
+            password: password(&request.password)?,
+            role,
+            max_concurrent,
+            department_ids,
+        };
+        let agent = self.store.create_agent(new).await?;
+        Ok(Response::new(pb::CreateAgentResponse {
+            agent: Some(agent_to_proto(agent)),
+        }))
+    }
+
+    async fn get_agent(
+        &self,
+        request: Request<pb::GetAgentRequest>,
+    ) -> GrpcResult<pb::GetAgentResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let agent_id = parse_uuid("agent_id", &request.get_ref().agent_id)?;
+        let agent = self.store.agent(workspace_id, agent_id).await?;
+        Ok(Response::new(pb::GetAgentResponse {
+            agent: Some(agent_to_proto(agent)),
+        }))
+    }
+
+    async fn list_agents(
+        &self,
+        request: Request<pb::ListAgentsRequest>,
+    ) -> GrpcResult<pb::ListAgentsResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let department_id = request
+            .department_id
+            .as_deref()
+            .map(|id| parse_uuid("department_id", id))
+            .transpose()?;
+        let status = status_from_proto("status", request.status)?;
+        let agents = self
+            .store
+            .agents(workspace_id, department_id, status)
+            .await?;
+        Ok(Response::new(pb::ListAgentsResponse {
+            agents: agents.into_iter().map(agent_to_proto).collect(),
+        }))
+    }
+
+    async fn login(&self, request: Request<pb::LoginRequest>) -> GrpcResult<pb::LoginResponse> {
+        let request = request.get_ref();
+        if request.email.trim().is_empty()
+            || request.password.is_empty()
+            || request.password.len() > MAX_FIELD_LEN
+        {
+            return Err(AgentError::InvalidCredentials.into());
+        }
+        let outcome = self.store.login(&request.email, &request.password).await?;
+        Ok(Response::new(pb::LoginResponse {
+            token: outcome.token,
+            agent: Some(agent_to_proto(outcome.agent)),
+            expires_at: Some(timestamp(outcome.expires_at)),
+        }))
+    }
+
+    async fn validate_token(
+        &self,
+        request: Request<pb::ValidateTokenRequest>,
+    ) -> GrpcResult<pb::ValidateTokenResponse> {
+        let token = request.get_ref().token.trim();
+        if token.is_empty() || token.len() > MAX_FIELD_LEN {
+            return Err(AgentError::SessionInvalid.into());
+        }
+        let (agent, workspace) = self.store.validate(token).await?;
+        Ok(Response::new(pb::ValidateTokenResponse {
+            agent: Some(agent_to_proto(agent)),
+            workspace: Some(workspace_to_proto(workspace)),
+        }))
+    }
+
+    async fn logout(&self, request: Request<pb::LogoutRequest>) -> GrpcResult<pb::LogoutResponse> {
+        self.store.logout(request.get_ref().token.trim()).await?;
+        Ok(Response::new(pb::LogoutResponse {}))
+    }
+
+    async fn set_agent_status(
+        &self,
+        request: Request<pb::SetAgentStatusRequest>,
+    ) -> GrpcResult<pb::SetAgentStatusResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let agent_id = parse_uuid("agent_id", &request.agent_id)?;
+        let status = status_from_proto("status", request.status)?
+            .ok_or_else(|| invalid_argument("status", "must be set"))?;
+        let agent = self
+            .store
+            .set_status(workspace_id, agent_id, status)
+            .await?;
+        Ok(Response::new(pb::SetAgentStatusResponse {
+            agent: Some(agent_to_proto(agent)),
+        }))
+    }
+}

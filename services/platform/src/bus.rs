@@ -1,0 +1,96 @@
+//! The event bus: how committed events reach other components.
+//!
+//! [`EventBus`] has two implementations behind one interface:
+//! - [`nats::NatsBus`], JetStream on a real NATS server (distributed mode): a publish returns only
+//!   once the server stored the event, and durable pull consumers ack after their handler
+//!   succeeded;
+//! - [`memory::MemoryBus`], in-process (the embedded `all-in-one` mode): a publish returns only
+//!   once every matching durable consumer handled the event.
+//!
+//! In both, a publish that returns `Ok` means the event will not be lost by the bus, so the outbox
+//! relay can mark its row done. Delivery is at-least-once: handlers must be idempotent. Ordering
+//! and exactly-once *effects* come from the databases, not from here.
+
+pub mod memory;
+pub mod nats;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use std::fmt;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// One event on the bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Concrete subject, built by [`crate::subjects::Subjects`].
+    pub subject: String,
+    /// Stable id used for deduplication (`Nats-Msg-Id`): the same event always has the same id.
+    pub msg_id: String,
+    /// Protobuf-encoded `switchboard.events.v1.Envelope`.
+    pub payload: Bytes,
+}
+
+/// Error a handler returns to have the event delivered again later.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Handles one event of a durable consumer.
+pub type Handler = Arc<dyn Fn(Event) -> BoxFuture<'static, Result<(), HandlerError>> + Send + Sync>;
+
+/// Live, non-durable stream of events (fan-out to connected clients).
+pub type Subscription = BoxStream<'static, Event>;
+
+/// A durable consumer: its name and the subjects it receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerSpec {
+    /// Durable name; restarts continue where the previous process stopped.
+    pub durable: String,
+    /// NATS subject filter (`*` and `>` wildcards).
+    pub filter: String,
+}
+
+/// Why the bus could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("a consumer failed to handle the event: {0}")]
+    Consumer(String),
+    #[error("bus setup failed: {0}")]
+    Setup(String),
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Transport for durable events and live fan-out.
+#[async_trait::async_trait]
+pub trait EventBus: Send + Sync + fmt::Debug {
+    /// Publishes `event`; `Ok` only once the bus will not lose it.
+    async fn publish(&self, event: Event) -> Result<(), BusError>;
+
+    /// Starts a durable consumer that calls `handler` for each matching event until `shutdown`.
+    async fn consume(
+        &self,
+        spec: ConsumerSpec,
+        handler: Handler,
+        shutdown: CancellationToken,
+    ) -> Result<JoinHandle<()>, BusError>;
+
+    /// Subscribes to live events matching `filter`, without replay.
+    async fn subscribe(&self, filter: &str) -> Result<Subscription, BusError>;
+
+    /// Returns whether the bus can currently publish.
+    fn is_connected(&self) -> bool;
+}
+
+/// A bus shared by every component of a process.
+pub type SharedBus = Arc<dyn EventBus>;
+
+/// Wraps an async function as a [`Handler`].
+pub fn handler<F, Fut>(f: F) -> Handler
+where
+    F: Fn(Event) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), HandlerError>> + Send + 'static,
+{
+    Arc::new(move |event| Box::pin(f(event)))
+}
