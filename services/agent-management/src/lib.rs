@@ -17,12 +17,11 @@ pub use error::{AgentError, AgentResult};
 
 use std::sync::Arc;
 use switchboard_platform::bus::SharedBus;
-use switchboard_platform::outbox::{OutboxNotifier, Relay};
+use switchboard_platform::outbox::OutboxNotifier;
+use switchboard_platform::service::{HostParts, host};
 use switchboard_proto::agent::v1::agent_management_service_server::AgentManagementServiceServer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tonic::server::NamedService;
 
 /// Runs the agent-management gRPC service on `listener` until `shutdown`.
 pub async fn run(
@@ -42,34 +41,17 @@ pub async fn run(
         notifier.clone(),
         config.session_ttl(),
     );
-    let tasks = TaskTracker::new();
-    tasks.spawn(Relay::new(db.clone(), db::OUTBOX, bus.clone(), notifier).run(shutdown.clone()));
-    let (reporter, health) = tonic_health::server::health_reporter();
-    type Server = AgentManagementServiceServer<grpc::AgentGrpc>;
-    tasks.spawn(switchboard_platform::health::watch(
-        reporter,
-        vec![<Server as NamedService>::NAME],
-        db.clone(),
-        bus,
-        shutdown.clone(),
-    ));
-    let reflection = switchboard_platform::grpc::reflection()
-        .map_err(|error| AgentError::Startup(error.to_string()))?;
-    let router = switchboard_platform::grpc::server()
-        .add_service(health)
-        .add_service(reflection)
-        .add_service(Server::new(grpc::AgentGrpc::new(Arc::new(store))));
-    tracing::info!(addr = ?listener.local_addr().ok(), "agent-management serving");
-    let served = switchboard_platform::grpc::serve(
-        router,
+    let service = AgentManagementServiceServer::new(grpc::AgentGrpc::new(Arc::new(store)));
+    let parts = HostParts {
         listener,
-        shutdown.clone(),
-        config.shutdown_grace(),
-    )
-    .await;
-    shutdown.cancel();
-    tasks.close();
-    tasks.wait().await;
-    let _ = db.close().await;
-    served.map_err(|error| AgentError::Startup(error.to_string()))
+        db,
+        bus,
+        outbox: db::OUTBOX,
+        notifier,
+        shutdown,
+        grace: config.shutdown_grace(),
+    };
+    host(service, parts)
+        .await
+        .map_err(|error| AgentError::Startup(error.to_string()))
 }

@@ -12,6 +12,7 @@ pub mod db;
 pub mod grpc;
 pub mod health;
 pub mod outbox;
+pub mod service;
 pub mod shutdown;
 pub mod subjects;
 pub mod telemetry;

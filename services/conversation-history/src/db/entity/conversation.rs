@@ -1,0 +1,24 @@
+//! A conversation between one visitor and the workspace's agents.
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "conversation")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub visitor_id: Uuid,
+    pub department_id: Option<Uuid>,
+    /// `queued`, `assigned` or `closed`.
+    pub status: String,
+    pub assigned_agent_id: Option<Uuid>,
+    /// Highest `seq` handed out; the next message gets `last_seq + 1`.
+    pub last_seq: i64,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub closed_at: Option<DateTimeUtc>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,253 @@
+//! gRPC adapter of conversation history: validates requests, calls the store, converts results.
+
+pub mod convert;
+
+use crate::config::Limits;
+use crate::store::{ConversationFilter, NewMessage, SenderKind, Store, VisitorUpsert, status};
+use std::sync::Arc;
+use switchboard_platform::grpc::{invalid_argument, parse_uuid};
+use switchboard_proto::common::v1::{ConversationStatus, SenderKind as PbSenderKind};
+use switchboard_proto::history::v1::{
+    self as pb, conversation_history_service_server::ConversationHistoryService,
+};
+use tonic::{Request, Response, Status};
+
+/// Longest `client_msg_id`, sender id or display name accepted.
+const MAX_ID_LEN: usize = 64;
+/// Most metadata entries and longest metadata value.
+const MAX_METADATA_ENTRIES: usize = 32;
+const MAX_METADATA_VALUE: usize = 1024;
+/// Page sizes.
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 500;
+
+type GrpcResult<T> = Result<Response<T>, Status>;
+
+/// Implements `switchboard.history.v1.ConversationHistoryService`.
+#[derive(Debug, Clone)]
+pub struct HistoryGrpc {
+    store: Arc<Store>,
+    limits: Limits,
+}
+
+impl HistoryGrpc {
+    /// Returns the adapter over `store`, enforcing `limits`.
+    pub fn new(store: Arc<Store>, limits: Limits) -> Self {
+        Self { store, limits }
+    }
+}
+
+fn optional_uuid(field: &str, value: Option<&str>) -> Result<Option<uuid::Uuid>, Status> {
+    value
+        .filter(|value| !value.trim().is_empty())
+        .map(|value| parse_uuid(field, value))
+        .transpose()
+}
+
+fn page_limit(page: Option<&switchboard_proto::common::v1::PageRequest>) -> u64 {
+    let limit = page.map_or(0, |page| page.limit);
+    u64::from(if limit == 0 {
+        DEFAULT_PAGE
+    } else {
+        limit.min(MAX_PAGE)
+    })
+}
+
+/// Returns `value` when it is a non-empty identifier of printable ASCII without spaces.
+fn identifier(field: &str, value: &str) -> Result<String, Status> {
+    if value.is_empty() {
+        return Err(invalid_argument(field, "must not be empty"));
+    }
+    if value.len() > MAX_ID_LEN || !value.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(invalid_argument(
+            field,
+            "must be at most 64 printable ASCII characters",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+#[tonic::async_trait]
+impl ConversationHistoryService for HistoryGrpc {
+    async fn upsert_visitor(
+        &self,
+        request: Request<pb::UpsertVisitorRequest>,
+    ) -> GrpcResult<pb::UpsertVisitorResponse> {
+        let request = request.into_inner();
+        if request.metadata.len() > MAX_METADATA_ENTRIES
+            || request
+                .metadata
+                .iter()
+                .any(|(key, value)| key.len() > MAX_ID_LEN || value.len() > MAX_METADATA_VALUE)
+        {
+            return Err(invalid_argument("metadata", "too many or too long entries"));
+        }
+        let display_name = request.display_name.trim();
+        if display_name.chars().count() > MAX_ID_LEN {
+            return Err(invalid_argument("display_name", "is too long"));
+        }
+        let external_id = request
+            .external_id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .map(|id| identifier("external_id", id))
+            .transpose()?;
+        let upsert = VisitorUpsert {
+            workspace_id: parse_uuid("workspace_id", &request.workspace_id)?,
+            visitor_id: optional_uuid("visitor_id", request.visitor_id.as_deref())?,
+            external_id,
+            display_name: if display_name.is_empty() {
+                "Visitor".to_owned()
+            } else {
+                display_name.to_owned()
+            },
+            metadata: request.metadata.into_iter().collect(),
+        };
+        let (visitor, created) = self.store.upsert_visitor(upsert).await?;
+        Ok(Response::new(pb::UpsertVisitorResponse {
+            visitor: Some(convert::visitor(&visitor)),
+            created,
+        }))
+    }
+
+    async fn open_conversation(
+        &self,
+        request: Request<pb::OpenConversationRequest>,
+    ) -> GrpcResult<pb::OpenConversationResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let visitor_id = parse_uuid("visitor_id", &request.visitor_id)?;
+        let department_id = optional_uuid("department_id", request.department_id.as_deref())?;
+        let conversation = self
+            .store
+            .open_conversation(workspace_id, visitor_id, department_id)
+            .await?;
+        Ok(Response::new(pb::OpenConversationResponse {
+            conversation: Some(convert::conversation(&conversation)),
+        }))
+    }
+
+    async fn get_conversation(
+        &self,
+        request: Request<pb::GetConversationRequest>,
+    ) -> GrpcResult<pb::GetConversationResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let id = parse_uuid("conversation_id", &request.get_ref().conversation_id)?;
+        let conversation = self.store.conversation(workspace_id, id).await?;
+        Ok(Response::new(pb::GetConversationResponse {
+            conversation: Some(convert::conversation(&conversation)),
+        }))
+    }
+
+    async fn list_conversations(
+        &self,
+        request: Request<pb::ListConversationsRequest>,
+    ) -> GrpcResult<pb::ListConversationsResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let status = match ConversationStatus::try_from(request.status) {
+            Ok(ConversationStatus::Unspecified) => None,
+            Ok(ConversationStatus::Queued) => Some(status::QUEUED),
+            Ok(ConversationStatus::Assigned) => Some(status::ASSIGNED),
+            Ok(ConversationStatus::Closed) => Some(status::CLOSED),
+            Err(_) => return Err(invalid_argument("status", "unknown status")),
+        };
+        let filter = ConversationFilter {
+            visitor_id: optional_uuid("visitor_id", request.visitor_id.as_deref())?,
+            agent_id: optional_uuid("agent_id", request.agent_id.as_deref())?,
+            status,
+            limit: page_limit(request.page.as_ref()),
+        };
+        let conversations = self.store.conversations(workspace_id, filter).await?;
+        Ok(Response::new(pb::ListConversationsResponse {
+            conversations: conversations.iter().map(convert::conversation).collect(),
+        }))
+    }
+
+    async fn assign_conversation(
+        &self,
+        request: Request<pb::AssignConversationRequest>,
+    ) -> GrpcResult<pb::AssignConversationResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let id = parse_uuid("conversation_id", &request.conversation_id)?;
+        let agent_id = parse_uuid("agent_id", &request.agent_id)?;
+        let conversation = self.store.assign(workspace_id, id, agent_id).await?;
+        Ok(Response::new(pb::AssignConversationResponse {
+            conversation: Some(convert::conversation(&conversation)),
+        }))
+    }
+
+    async fn close_conversation(
+        &self,
+        request: Request<pb::CloseConversationRequest>,
+    ) -> GrpcResult<pb::CloseConversationResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let id = parse_uuid("conversation_id", &request.get_ref().conversation_id)?;
+        let conversation = self.store.close(workspace_id, id).await?;
+        Ok(Response::new(pb::CloseConversationResponse {
+            conversation: Some(convert::conversation(&conversation)),
+        }))
+    }
+
+    async fn append_message(
+        &self,
+        request: Request<pb::AppendMessageRequest>,
+    ) -> GrpcResult<pb::AppendMessageResponse> {
+        let request = request.into_inner();
+        let sender_kind = match PbSenderKind::try_from(request.sender_kind) {
+            Ok(PbSenderKind::Visitor) => SenderKind::Visitor,
+            Ok(PbSenderKind::Agent) => SenderKind::Agent,
+            Ok(PbSenderKind::System) => SenderKind::System,
+            Ok(PbSenderKind::Unspecified) | Err(_) => {
+                return Err(invalid_argument("sender_kind", "must be set"));
+            }
+        };
+        if request.text.trim().is_empty() {
+            return Err(invalid_argument("text", "must not be empty"));
+        }
+        if request.text.len() > self.limits.max_text_bytes {
+            return Err(invalid_argument(
+                "text",
+                &format!("must be at most {} bytes", self.limits.max_text_bytes),
+            ));
+        }
+        let new = NewMessage {
+            workspace_id: parse_uuid("workspace_id", &request.workspace_id)?,
+            conversation_id: parse_uuid("conversation_id", &request.conversation_id)?,
+            sender_kind,
+            sender_id: identifier("sender_id", &request.sender_id)?,
+            client_msg_id: identifier("client_msg_id", &request.client_msg_id)?,
+            text: request.text,
+        };
+        let appended = self.store.append(new).await?;
+        Ok(Response::new(pb::AppendMessageResponse {
+            message: Some(convert::message(&appended.message)),
+            duplicate: appended.duplicate,
+        }))
+    }
+
+    async fn list_messages(
+        &self,
+        request: Request<pb::ListMessagesRequest>,
+    ) -> GrpcResult<pb::ListMessagesResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let id = parse_uuid("conversation_id", &request.conversation_id)?;
+        let after_seq = i64::try_from(request.after_seq)
+            .map_err(|_| invalid_argument("after_seq", "out of range"))?;
+        let (messages, has_more) = self
+            .store
+            .messages(
+                workspace_id,
+                id,
+                after_seq,
+                page_limit(request.page.as_ref()),
+            )
+            .await?;
+        Ok(Response::new(pb::ListMessagesResponse {
+            messages: messages.iter().map(convert::message).collect(),
+            has_more,
+        }))
+    }
+}

@@ -1,0 +1,467 @@
+//! Queries and transactions of conversation history. The only module that talks SQL.
+//!
+//! The append path is the heart of Switchboard's delivery promise:
+//! 1. `UPDATE conversation SET last_seq = last_seq + 1 … RETURNING *` takes the conversation's
+//!    row lock (PostgreSQL) or the write lock (SQLite), so concurrent appenders to one
+//!    conversation queue up and each gets the next number — never `max(seq) + 1`;
+//! 2. under that lock the idempotency key is checked again, so a concurrent retry of the same
+//!    `client_msg_id` rolls back (giving the number back) and returns the original;
+//! 3. the message and its `MessageAppended` outbox row are inserted and committed together.
+//!
+//! A rolled-back transaction changes nothing, so `seq` stays gapless.
+
+use crate::HistoryError;
+use crate::HistoryResult;
+use crate::db::OUTBOX;
+use crate::db::entity::{conversation, message, visitor};
+use crate::grpc::convert;
+use chrono::Utc;
+use prost::Message as _;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use std::collections::BTreeMap;
+use switchboard_platform::outbox::OutboxNotifier;
+use switchboard_platform::subjects::Subjects;
+use switchboard_proto::events::v1::{self as events, envelope::Payload};
+use uuid::Uuid;
+
+/// Conversation status as stored.
+pub mod status {
+    /// Waiting for an agent.
+    pub const QUEUED: &str = "queued";
+    /// An agent holds it.
+    pub const ASSIGNED: &str = "assigned";
+    /// Finished; no more messages.
+    pub const CLOSED: &str = "closed";
+}
+
+/// Who sends a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SenderKind {
+    Visitor,
+    Agent,
+    System,
+}
+
+impl SenderKind {
+    /// Returns the stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visitor => "visitor",
+            Self::Agent => "agent",
+            Self::System => "system",
+        }
+    }
+}
+
+/// A validated message to append.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub workspace_id: Uuid,
+    pub conversation_id: Uuid,
+    pub sender_kind: SenderKind,
+    pub sender_id: String,
+    pub client_msg_id: String,
+    pub text: String,
+}
+
+/// Outcome of an append.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub message: message::Model,
+    /// The `client_msg_id` was already stored; `message` is the original.
+    pub duplicate: bool,
+}
+
+/// A validated visitor upsert.
+#[derive(Debug, Clone)]
+pub struct VisitorUpsert {
+    pub workspace_id: Uuid,
+    pub visitor_id: Option<Uuid>,
+    pub external_id: Option<String>,
+    pub display_name: String,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Filters of a conversation listing.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub visitor_id: Option<Uuid>,
+    pub agent_id: Option<Uuid>,
+    pub status: Option<&'static str>,
+    pub limit: u64,
+}
+
+/// Data access of conversation history.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    subjects: Subjects,
+    notifier: OutboxNotifier,
+}
+
+impl Store {
+    /// Returns a store on `db` publishing under `subjects`.
+    pub fn new(db: DatabaseConnection, subjects: Subjects, notifier: OutboxNotifier) -> Self {
+        Self {
+            db,
+            subjects,
+            notifier,
+        }
+    }
+
+    /// Returns the visitor with the given id or external id in the workspace, or creates one.
+    pub async fn upsert_visitor(
+        &self,
+        upsert: VisitorUpsert,
+    ) -> HistoryResult<(visitor::Model, bool)> {
+        if let Some(id) = upsert.visitor_id
+            && let Some(found) = visitor::Entity::find_by_id(id)
+                .filter(visitor::Column::WorkspaceId.eq(upsert.workspace_id))
+                .one(&self.db)
+                .await?
+        {
+            return Ok((found, false));
+        }
+        if let Some(external_id) = &upsert.external_id
+            && let Some(found) = visitor::Entity::find()
+                .filter(visitor::Column::WorkspaceId.eq(upsert.workspace_id))
+                .filter(visitor::Column::ExternalId.eq(external_id.as_str()))
+                .one(&self.db)
+                .await?
+        {
+            return Ok((found, false));
+        }
+        let metadata = serde_json::to_value(&upsert.metadata).unwrap_or_default();
+        let created = visitor::ActiveModel {
+            // Clients never choose ids: an unknown visitor_id gets a fresh visitor.
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(upsert.workspace_id),
+            external_id: Set(upsert.external_id),
+            display_name: Set(upsert.display_name),
+            metadata: Set(metadata),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok((created, true))
+    }
+
+    /// Opens a new conversation in status `queued` and records `ConversationOpened`.
+    pub async fn open_conversation(
+        &self,
+        workspace_id: Uuid,
+        visitor_id: Uuid,
+        department_id: Option<Uuid>,
+    ) -> HistoryResult<conversation::Model> {
+        visitor::Entity::find_by_id(visitor_id)
+            .filter(visitor::Column::WorkspaceId.eq(workspace_id))
+            .one(&self.db)
+            .await?
+            .ok_or(HistoryError::VisitorNotFound)?;
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        let conversation = conversation::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(workspace_id),
+            visitor_id: Set(visitor_id),
+            department_id: Set(department_id),
+            status: Set(status::QUEUED.to_owned()),
+            assigned_agent_id: Set(None),
+            last_seq: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            closed_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        let payload = Payload::ConversationOpened(events::ConversationOpened {
+            conversation: Some(convert::conversation(&conversation)),
+        });
+        self.enqueue(
+            &txn,
+            &self
+                .subjects
+                .conversation_lifecycle(&conversation.id.to_string()),
+            workspace_id,
+            payload,
+        )
+        .await?;
+        txn.commit().await?;
+        self.notifier.notify();
+        Ok(conversation)
+    }
+
+    /// Returns one conversation of a workspace.
+    pub async fn conversation(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+    ) -> HistoryResult<conversation::Model> {
+        find_conversation(&self.db, workspace_id, id).await
+    }
+
+    /// Lists conversations of a workspace, most recently active first.
+    pub async fn conversations(
+        &self,
+        workspace_id: Uuid,
+        filter: ConversationFilter,
+    ) -> HistoryResult<Vec<conversation::Model>> {
+        let mut query = conversation::Entity::find()
+            .filter(conversation::Column::WorkspaceId.eq(workspace_id))
+            .order_by_desc(conversation::Column::UpdatedAt)
+            .limit(filter.limit);
+        if let Some(visitor_id) = filter.visitor_id {
+            query = query.filter(conversation::Column::VisitorId.eq(visitor_id));
+        }
+        if let Some(agent_id) = filter.agent_id {
+            query = query.filter(conversation::Column::AssignedAgentId.eq(agent_id));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(conversation::Column::Status.eq(status));
+        }
+        Ok(query.all(&self.db).await?)
+    }
+
+    /// Records that `agent_id` holds a queued conversation; idempotent.
+    ///
+    /// Returns the conversation as it is afterwards: assigned to `agent_id`, or unchanged when it
+    /// was already assigned (to anyone). A closed conversation is an error.
+    pub async fn assign(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        agent_id: Uuid,
+    ) -> HistoryResult<conversation::Model> {
+        let txn = self.db.begin().await?;
+        let updated = conversation::Entity::update_many()
+            .col_expr(conversation::Column::Status, Expr::value(status::ASSIGNED))
+            .col_expr(conversation::Column::AssignedAgentId, Expr::value(agent_id))
+            .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(conversation::Column::Id.eq(id))
+            .filter(conversation::Column::WorkspaceId.eq(workspace_id))
+            .filter(conversation::Column::Status.eq(status::QUEUED))
+            .exec_with_returning(&txn)
+            .await?;
+        let Some(conversation) = updated.into_iter().next() else {
+            txn.rollback().await?;
+            let current = find_conversation(&self.db, workspace_id, id).await?;
+            if current.status == status::CLOSED {
+                return Err(HistoryError::ConversationClosed);
+            }
+            return Ok(current);
+        };
+        let payload = Payload::ConversationAssigned(events::ConversationAssigned {
+            conversation: Some(convert::conversation(&conversation)),
+        });
+        self.enqueue(
+            &txn,
+            &self.subjects.conversation_lifecycle(&id.to_string()),
+            workspace_id,
+            payload,
+        )
+        .await?;
+        txn.commit().await?;
+        self.notifier.notify();
+        Ok(conversation)
+    }
+
+    /// Closes a conversation; closing a closed one changes nothing.
+    pub async fn close(&self, workspace_id: Uuid, id: Uuid) -> HistoryResult<conversation::Model> {
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        let updated = conversation::Entity::update_many()
+            .col_expr(conversation::Column::Status, Expr::value(status::CLOSED))
+            .col_expr(conversation::Column::ClosedAt, Expr::value(now))
+            .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
+            .filter(conversation::Column::Id.eq(id))
+            .filter(conversation::Column::WorkspaceId.eq(workspace_id))
+            .filter(conversation::Column::Status.ne(status::CLOSED))
+            .exec_with_returning(&txn)
+            .await?;
+        let Some(conversation) = updated.into_iter().next() else {
+            txn.rollback().await?;
+            return find_conversation(&self.db, workspace_id, id).await;
+        };
+        let payload = Payload::ConversationClosed(events::ConversationClosed {
+            conversation: Some(convert::conversation(&conversation)),
+        });
+        self.enqueue(
+            &txn,
+            &self.subjects.conversation_lifecycle(&id.to_string()),
+            workspace_id,
+            payload,
+        )
+        .await?;
+        txn.commit().await?;
+        self.notifier.notify();
+        Ok(conversation)
+    }
+
+    /// Appends a message with the next `seq`, or returns the original for a retried `client_msg_id`.
+    pub async fn append(&self, new: NewMessage) -> HistoryResult<Appended> {
+        let conversation =
+            find_conversation(&self.db, new.workspace_id, new.conversation_id).await?;
+        authorize(&conversation, &new, false)?;
+        // Fast path for retries: no lock, no seq spent.
+        if let Some(original) = find_original(&self.db, &new).await? {
+            return Ok(Appended {
+                message: original,
+                duplicate: true,
+            });
+        }
+        let txn = self.db.begin().await?;
+        let locked = conversation::Entity::update_many()
+            .col_expr(
+                conversation::Column::LastSeq,
+                Expr::col(conversation::Column::LastSeq).add(1),
+            )
+            .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(conversation::Column::Id.eq(new.conversation_id))
+            .filter(conversation::Column::WorkspaceId.eq(new.workspace_id))
+            .exec_with_returning(&txn)
+            .await?;
+        let Some(conversation) = locked.into_iter().next() else {
+            txn.rollback().await?;
+            return Err(HistoryError::ConversationNotFound);
+        };
+        if let Some(original) = find_original(&txn, &new).await? {
+            txn.rollback().await?;
+            return Ok(Appended {
+                message: original,
+                duplicate: true,
+            });
+        }
+        if let Err(error) = authorize(&conversation, &new, true) {
+            txn.rollback().await?;
+            return Err(error);
+        }
+        let message = message::ActiveModel {
+            conversation_id: Set(new.conversation_id),
+            seq: Set(conversation.last_seq),
+            sender_kind: Set(new.sender_kind.as_str().to_owned()),
+            sender_id: Set(new.sender_id.clone()),
+            client_msg_id: Set(new.client_msg_id.clone()),
+            text: Set(new.text.clone()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let payload = Payload::MessageAppended(events::MessageAppended {
+            message: Some(convert::message(&message)),
+        });
+        self.enqueue(
+            &txn,
+            &self
+                .subjects
+                .conversation_message(&new.conversation_id.to_string()),
+            new.workspace_id,
+            payload,
+        )
+        .await?;
+        txn.commit().await?;
+        self.notifier.notify();
+        Ok(Appended {
+            message,
+            duplicate: false,
+        })
+    }
+
+    /// Returns up to `limit` messages with `seq > after_seq`, and whether more follow.
+    pub async fn messages(
+        &self,
+        workspace_id: Uuid,
+        conversation_id: Uuid,
+        after_seq: i64,
+        limit: u64,
+    ) -> HistoryResult<(Vec<message::Model>, bool)> {
+        find_conversation(&self.db, workspace_id, conversation_id).await?;
+        let mut messages = message::Entity::find()
+            .filter(message::Column::ConversationId.eq(conversation_id))
+            .filter(message::Column::Seq.gt(after_seq))
+            .order_by_asc(message::Column::Seq)
+            .limit(limit + 1)
+            .all(&self.db)
+            .await?;
+        let has_more = messages.len() as u64 > limit;
+        messages.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok((messages, has_more))
+    }
+
+    async fn enqueue(
+        &self,
+        txn: &DatabaseTransaction,
+        subject: &str,
+        workspace_id: Uuid,
+        payload: Payload,
+    ) -> HistoryResult<()> {
+        let event_id = Uuid::now_v7().to_string();
+        let envelope = events::Envelope {
+            event_id: event_id.clone(),
+            occurred_at: Some(switchboard_platform::grpc::timestamp(Utc::now())),
+            workspace_id: workspace_id.to_string(),
+            payload: Some(payload),
+        };
+        OUTBOX
+            .enqueue(txn, &event_id, subject, envelope.encode_to_vec())
+            .await?;
+        Ok(())
+    }
+}
+
+async fn find_conversation<C: ConnectionTrait>(
+    conn: &C,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> HistoryResult<conversation::Model> {
+    conversation::Entity::find_by_id(id)
+        .filter(conversation::Column::WorkspaceId.eq(workspace_id))
+        .one(conn)
+        .await?
+        .ok_or(HistoryError::ConversationNotFound)
+}
+
+async fn find_original<C: ConnectionTrait>(
+    conn: &C,
+    new: &NewMessage,
+) -> HistoryResult<Option<message::Model>> {
+    Ok(message::Entity::find()
+        .filter(message::Column::ConversationId.eq(new.conversation_id))
+        .filter(message::Column::SenderId.eq(new.sender_id.as_str()))
+        .filter(message::Column::ClientMsgId.eq(new.client_msg_id.as_str()))
+        .one(conn)
+        .await?)
+}
+
+/// Checks that the sender may write to the conversation. A visitor naming someone else's
+/// conversation is told it does not exist; `check_open` also refuses closed conversations
+/// (retries of already stored messages are answered before this check).
+fn authorize(
+    conversation: &conversation::Model,
+    new: &NewMessage,
+    check_open: bool,
+) -> HistoryResult<()> {
+    match new.sender_kind {
+        SenderKind::Visitor if conversation.visitor_id.to_string() != new.sender_id => {
+            return Err(HistoryError::ConversationNotFound);
+        }
+        SenderKind::Agent
+            if conversation
+                .assigned_agent_id
+                .map(|id| id.to_string())
+                .as_deref()
+                != Some(new.sender_id.as_str()) =>
+        {
+            return Err(HistoryError::NotParticipant);
+        }
+        _ => {}
+    }
+    if check_open && conversation.status == status::CLOSED {
+        return Err(HistoryError::ConversationClosed);
+    }
+    Ok(())
+}

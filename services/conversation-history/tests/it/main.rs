@@ -1,0 +1,509 @@
+//! Integration tests of conversation history on real PostgreSQL + NATS, and SQLite for the
+//! embedded mode.
+
+use futures_util::StreamExt;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_conversation_history::Config;
+use switchboard_platform::bus::SharedBus;
+use switchboard_platform::testing::{NatsServerProcess, TestDb, TestNats, wait_until};
+use switchboard_proto::common::v1::SenderKind;
+use switchboard_proto::history::v1::{
+    self as pb, conversation_history_service_client::ConversationHistoryServiceClient,
+};
+use tokio_util::sync::CancellationToken;
+use tonic::Code;
+use tonic::transport::Channel;
+
+type Client = ConversationHistoryServiceClient<Channel>;
+
+struct Spawned {
+    client: Client,
+    shutdown: CancellationToken,
+    nats: TestNats,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn spawn_with(database_url: String, nats: TestNats) -> Spawned {
+    let bus: SharedBus = Arc::new(nats.bus().await);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let config = Config {
+        database_url,
+        subject_prefix: nats.subjects.prefix().to_owned(),
+        ..Config::default()
+    };
+    let shutdown = CancellationToken::new();
+    tokio::spawn(switchboard_conversation_history::run(
+        config,
+        listener,
+        bus,
+        shutdown.clone(),
+    ));
+    let client = Client::new(
+        Channel::from_shared(format!("http://{addr}"))
+            .expect("url")
+            .connect_lazy(),
+    );
+    wait_until(Duration::from_secs(20), "history to answer", || {
+        let mut client = client.clone();
+        async move {
+            let probe = pb::GetConversationRequest {
+                workspace_id: uuid::Uuid::nil().to_string(),
+                conversation_id: uuid::Uuid::nil().to_string(),
+            };
+            matches!(client.get_conversation(probe).await, Err(status) if status.code() == Code::NotFound)
+        }
+    })
+    .await;
+    Spawned {
+        client,
+        shutdown,
+        nats,
+    }
+}
+
+async fn spawn(database_url: String) -> Spawned {
+    spawn_with(database_url, TestNats::new()).await
+}
+
+struct Chat {
+    workspace_id: String,
+    visitor_id: String,
+    conversation_id: String,
+}
+
+async fn open_chat(client: &mut Client) -> Chat {
+    let workspace_id = uuid::Uuid::now_v7().to_string();
+    let visitor = client
+        .upsert_visitor(pb::UpsertVisitorRequest {
+            workspace_id: workspace_id.clone(),
+            display_name: "Vera".into(),
+            metadata: [(
+                "page_url".to_owned(),
+                "https://shop.example/cart".to_owned(),
+            )]
+            .into(),
+            ..Default::default()
+        })
+        .await
+        .expect("visitor")
+        .into_inner()
+        .visitor
+        .expect("visitor");
+    let conversation = client
+        .open_conversation(pb::OpenConversationRequest {
+            workspace_id: workspace_id.clone(),
+            visitor_id: visitor.id.clone(),
+            department_id: None,
+        })
+        .await
+        .expect("open")
+        .into_inner()
+        .conversation
+        .expect("conversation");
+    Chat {
+        workspace_id,
+        visitor_id: visitor.id,
+        conversation_id: conversation.id,
+    }
+}
+
+fn visitor_message(chat: &Chat, client_msg_id: &str, text: &str) -> pb::AppendMessageRequest {
+    pb::AppendMessageRequest {
+        workspace_id: chat.workspace_id.clone(),
+        conversation_id: chat.conversation_id.clone(),
+        sender_kind: SenderKind::Visitor as i32,
+        sender_id: chat.visitor_id.clone(),
+        client_msg_id: client_msg_id.to_owned(),
+        text: text.to_owned(),
+    }
+}
+
+async fn all_messages(client: &mut Client, chat: &Chat) -> Vec<pb::Message> {
+    let mut messages = Vec::new();
+    let mut after_seq = 0;
+    loop {
+        let page = client
+            .list_messages(pb::ListMessagesRequest {
+                workspace_id: chat.workspace_id.clone(),
+                conversation_id: chat.conversation_id.clone(),
+                after_seq,
+                page: Some(switchboard_proto::common::v1::PageRequest { limit: 7 }),
+            })
+            .await
+            .expect("list")
+            .into_inner();
+        after_seq = page
+            .messages
+            .last()
+            .map_or(after_seq, |message| message.seq);
+        messages.extend(page.messages);
+        if !page.has_more {
+            return messages;
+        }
+    }
+}
+
+async fn retry_returns_the_original(database_url: String) {
+    let mut app = spawn(database_url).await;
+    let chat = open_chat(&mut app.client).await;
+    let id = uuid::Uuid::now_v7().to_string();
+    let first = app
+        .client
+        .append_message(visitor_message(&chat, &id, "hello"))
+        .await
+        .expect("append")
+        .into_inner();
+    assert!(!first.duplicate);
+    assert_eq!(first.message.as_ref().expect("message").seq, 1);
+    let other = uuid::Uuid::now_v7().to_string();
+    app.client
+        .append_message(visitor_message(&chat, &other, "second"))
+        .await
+        .expect("append");
+    // The retry even carries different text: the key decides, and the original wins.
+    let retry = app
+        .client
+        .append_message(visitor_message(&chat, &id, "hello again"))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert!(retry.duplicate);
+    assert_eq!(retry.message.as_ref().expect("message").seq, 1);
+    assert_eq!(retry.message.expect("message").text, "hello");
+    let stored = all_messages(&mut app.client, &chat).await;
+    assert_eq!(
+        stored.iter().map(|message| message.seq).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+}
+
+#[tokio::test]
+async fn retry_returns_the_original_seq_on_postgres() {
+    retry_returns_the_original(TestDb::fresh().await.url).await;
+}
+
+#[tokio::test]
+async fn retry_returns_the_original_seq_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    retry_returns_the_original(switchboard_platform::testing::sqlite_url(
+        dir.path(),
+        "history.db",
+    ))
+    .await;
+}
+
+/// 20 concurrent appenders, each sending 10 messages and retrying every third one, must produce
+/// seq exactly 1..=200 with every client_msg_id stored once.
+async fn concurrent_appenders_get_gapless_seq(database_url: String) {
+    let mut app = spawn(database_url).await;
+    let chat = Arc::new(open_chat(&mut app.client).await);
+    let mut tasks = Vec::new();
+    for appender in 0..20 {
+        let mut client = app.client.clone();
+        let chat = chat.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for n in 0..10 {
+                let id = format!("a{appender}-m{n}");
+                let request = visitor_message(&chat, &id, &format!("message {n} of {appender}"));
+                let ack = client
+                    .append_message(request.clone())
+                    .await
+                    .expect("append")
+                    .into_inner();
+                let seq = ack.message.expect("message").seq;
+                if n % 3 == 0 {
+                    let retry = client
+                        .append_message(request)
+                        .await
+                        .expect("retry")
+                        .into_inner();
+                    assert!(retry.duplicate);
+                    assert_eq!(retry.message.expect("message").seq, seq);
+                }
+                acked.push((id, seq));
+            }
+            acked
+        }));
+    }
+    let mut acked = Vec::new();
+    for task in tasks {
+        acked.extend(task.await.expect("appender"));
+    }
+    let stored = all_messages(&mut app.client, &chat).await;
+    let seqs: Vec<u64> = stored.iter().map(|message| message.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=200).collect::<Vec<u64>>(),
+        "seq must be exactly 1..=200"
+    );
+    let ids: HashSet<&str> = stored
+        .iter()
+        .map(|message| message.client_msg_id.as_str())
+        .collect();
+    assert_eq!(ids.len(), 200, "every client_msg_id stored once");
+    for (id, seq) in acked {
+        let row = stored
+            .iter()
+            .find(|message| message.client_msg_id == id)
+            .expect("acked message stored");
+        assert_eq!(row.seq, seq, "ack of {id} names its stored seq");
+    }
+    let conversation = app
+        .client
+        .get_conversation(pb::GetConversationRequest {
+            workspace_id: chat.workspace_id.clone(),
+            conversation_id: chat.conversation_id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .conversation
+        .expect("conversation");
+    assert_eq!(conversation.last_seq, 200);
+}
+
+#[tokio::test]
+async fn concurrent_appenders_get_gapless_seq_on_postgres() {
+    concurrent_appenders_get_gapless_seq(TestDb::fresh().await.url).await;
+}
+
+#[tokio::test]
+async fn concurrent_appenders_get_gapless_seq_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    concurrent_appenders_get_gapless_seq(switchboard_platform::testing::sqlite_url(
+        dir.path(),
+        "history.db",
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn bad_input_is_rejected_and_changes_nothing() {
+    let mut app = spawn(TestDb::fresh().await.url).await;
+    let chat = open_chat(&mut app.client).await;
+    let other = open_chat(&mut app.client).await;
+    app.client
+        .append_message(visitor_message(&chat, "first", "hi"))
+        .await
+        .expect("append");
+    let too_long = "x".repeat(8 * 1024 + 1);
+    let cases: Vec<(pb::AppendMessageRequest, Code, &str)> = vec![
+        (
+            visitor_message(&chat, "c1", "   "),
+            Code::InvalidArgument,
+            "text",
+        ),
+        (
+            visitor_message(&chat, "c2", &too_long),
+            Code::InvalidArgument,
+            "text",
+        ),
+        (
+            visitor_message(&chat, "", "hi"),
+            Code::InvalidArgument,
+            "client_msg_id",
+        ),
+        (
+            visitor_message(&chat, "has space", "hi"),
+            Code::InvalidArgument,
+            "client_msg_id",
+        ),
+        (
+            pb::AppendMessageRequest {
+                conversation_id: "nope".into(),
+                ..visitor_message(&chat, "c3", "hi")
+            },
+            Code::InvalidArgument,
+            "conversation_id",
+        ),
+        (
+            pb::AppendMessageRequest {
+                sender_kind: 0,
+                ..visitor_message(&chat, "c4", "hi")
+            },
+            Code::InvalidArgument,
+            "sender_kind",
+        ),
+        (
+            pb::AppendMessageRequest {
+                conversation_id: uuid::Uuid::now_v7().to_string(),
+                ..visitor_message(&chat, "c5", "hi")
+            },
+            Code::NotFound,
+            "conversation",
+        ),
+        // Right conversation, wrong workspace: indistinguishable from a missing conversation.
+        (
+            pb::AppendMessageRequest {
+                workspace_id: other.workspace_id.clone(),
+                ..visitor_message(&chat, "c6", "hi")
+            },
+            Code::NotFound,
+            "conversation",
+        ),
+        // A visitor naming another visitor's conversation.
+        (
+            pb::AppendMessageRequest {
+                sender_id: other.visitor_id.clone(),
+                ..visitor_message(&chat, "c7", "hi")
+            },
+            Code::NotFound,
+            "conversation",
+        ),
+        // An agent who does not hold the conversation.
+        (
+            pb::AppendMessageRequest {
+                sender_kind: SenderKind::Agent as i32,
+                sender_id: uuid::Uuid::now_v7().to_string(),
+                ..visitor_message(&chat, "c8", "hi")
+            },
+            Code::PermissionDenied,
+            "participant",
+        ),
+    ];
+    for (request, code, mention) in cases {
+        let status = app
+            .client
+            .append_message(request)
+            .await
+            .expect_err("must fail");
+        assert_eq!(status.code(), code, "{status:?}");
+        assert!(
+            status.message().contains(mention),
+            "{status:?} should mention {mention}"
+        );
+    }
+    app.client
+        .close_conversation(pb::CloseConversationRequest {
+            workspace_id: chat.workspace_id.clone(),
+            conversation_id: chat.conversation_id.clone(),
+        })
+        .await
+        .expect("close");
+    let closed = app
+        .client
+        .append_message(visitor_message(&chat, "late", "hi"))
+        .await
+        .expect_err("closed");
+    assert_eq!(closed.code(), Code::FailedPrecondition);
+    // A retry of a message stored before the close still gets its original ack.
+    let retry = app
+        .client
+        .append_message(visitor_message(&chat, "first", "hi"))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert!(retry.duplicate);
+
+    let stored = all_messages(&mut app.client, &chat).await;
+    assert_eq!(stored.len(), 1, "rejected requests stored nothing");
+    let conversation = app
+        .client
+        .get_conversation(pb::GetConversationRequest {
+            workspace_id: chat.workspace_id.clone(),
+            conversation_id: chat.conversation_id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .conversation
+        .expect("conversation");
+    assert_eq!(conversation.last_seq, 1, "rejected requests spent no seq");
+}
+
+#[tokio::test]
+async fn messages_committed_while_nats_is_down_are_published_once_it_returns() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let mut server = NatsServerProcess::start(store.path());
+    let nats = TestNats::on(server.url());
+    let mut app = spawn_with(TestDb::fresh().await.url, nats).await;
+    let chat = open_chat(&mut app.client).await;
+    let subject = app
+        .nats
+        .subjects
+        .conversation_message(&chat.conversation_id);
+
+    server.kill();
+    let ack = app
+        .client
+        .append_message(visitor_message(&chat, "while-down", "is anyone there?"))
+        .await
+        .expect("the database commit does not depend on NATS")
+        .into_inner();
+    assert_eq!(ack.message.expect("message").seq, 1);
+    server.restart();
+
+    let client = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(server.url())
+        .await
+        .expect("nats");
+    let jetstream = async_nats::jetstream::new(client);
+    let stream_name = app.nats.subjects.events_stream();
+    let count_published = || {
+        let jetstream = jetstream.clone();
+        let stream_name = stream_name.clone();
+        let subject = subject.clone();
+        async move {
+            let Ok(mut stream) = jetstream.get_stream(&stream_name).await else {
+                return 0;
+            };
+            let Ok(info) = stream.info().await else {
+                return 0;
+            };
+            if info.state.messages == 0 {
+                return 0;
+            }
+            let consumer = stream
+                .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
+                    filter_subject: subject,
+                    ..Default::default()
+                })
+                .await
+                .expect("consumer");
+            let mut messages = consumer.messages().await.expect("messages");
+            let mut count = 0;
+            while let Ok(Some(Ok(_))) =
+                tokio::time::timeout(Duration::from_millis(300), messages.next()).await
+            {
+                count += 1;
+            }
+            count
+        }
+    };
+    wait_until(
+        Duration::from_secs(30),
+        "the message to be published after NATS returned",
+        || {
+            let count = count_published();
+            async move { count.await >= 1 }
+        },
+    )
+    .await;
+    // One more append proves the relay is past the first row; then the first is still there once.
+    app.client
+        .append_message(visitor_message(&chat, "after", "back"))
+        .await
+        .expect("append");
+    wait_until(Duration::from_secs(30), "the second message", || {
+        let count = count_published();
+        async move { count.await >= 2 }
+    })
+    .await;
+    assert_eq!(
+        count_published().await,
+        2,
+        "each committed message is published exactly once"
+    );
+}
