@@ -1,0 +1,4 @@
+//! sea-orm entities of routing.
+
+pub mod assignment;
+pub mod queue_entry;

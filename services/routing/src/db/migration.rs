@@ -1,0 +1,20 @@
+//! Migrations of routing, recorded in `seaql_migrations_routing`.
+
+mod m20261125_000001_create_routing_tables;
+
+use sea_orm_migration::prelude::*;
+
+/// Applies this service's migrations in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_create_routing_tables::Migration)]
+    }
+
+    fn migration_table_name() -> DynIden {
+        "seaql_migrations_routing".into_iden()
+    }
+}
