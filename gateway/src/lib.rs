@@ -1,1 +1,50 @@
-//! placeholder
+//! The gateway: where browsers meet Switchboard.
+//!
+//! Serves the HTTP API (`/healthz`, `/v1/auth/login`, `/v1/me`) and turns each request into gRPC
+//! calls on agent-management, conversation-history and routing. It keeps no state of its own, so
+//! any number of gateways can run side by side. Errors reach clients as stable snake_case codes
+//! ([`error`]), never as internal text. The WebSocket protocol is built on this crate next.
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod peers;
+
+pub use config::Config;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Why the gateway stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("invalid peer address: {0}")]
+    Peer(#[from] tonic::transport::Error),
+    #[error("http server failed: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Serves the gateway on `listener` until `shutdown`, then drains requests for the grace period.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), GatewayError> {
+    let peers = peers::Peers::connect(&config)?;
+    let app = http::router(peers, &config);
+    tracing::info!(addr = ?listener.local_addr().ok(), "gateway serving");
+    let grace = config.shutdown_grace();
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let server = std::future::IntoFuture::into_future(server);
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result?,
+        () = shutdown.cancelled() => match tokio::time::timeout(grace, &mut server).await {
+            Ok(result) => result?,
+            Err(_) => tracing::warn!(?grace, "grace period over, abandoning open requests"),
+        },
+    }
+    tracing::info!("gateway stopped");
+    Ok(())
+}

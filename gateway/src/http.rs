@@ -1,0 +1,186 @@
+//! HTTP routes of the gateway.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /healthz` | 200 when every service reports SERVING, else 503; per-service detail |
+//! | `POST /v1/auth/login` | `{"email","password"}` → `{"token","expires_at","agent"}`; 401 `invalid_credentials` |
+//! | `POST /v1/auth/logout` | ends the bearer's session |
+//! | `GET /v1/me` | the bearer's agent and workspace (with `site_key`); 401 `unauthorized` |
+
+use crate::Config;
+use crate::error::ApiError;
+use crate::peers::Peers;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_proto::agent::v1 as agent_pb;
+use switchboard_proto::common::v1::{AgentRole, AgentStatus};
+use tower_http::trace::TraceLayer;
+
+/// Builds the gateway's router.
+pub fn router(peers: Peers, config: &Config) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(healthz))
+        .route("/v1/auth/login", post(login))
+        .route("/v1/auth/logout", post(logout))
+        .route("/v1/me", get(me))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .with_state(peers)
+}
+
+async fn index() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Switchboard is running.\nAPI: POST /v1/auth/login, GET /v1/me, GET /healthz\n",
+    )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn healthz(State(peers): State<Peers>) -> Response {
+    let checks = peers.health().await;
+    let healthy = checks.iter().all(|(_, serving)| *serving);
+    let detail: serde_json::Map<String, Value> = checks
+        .into_iter()
+        .map(|(name, serving)| {
+            (
+                name.to_owned(),
+                json!(if serving { "serving" } else { "not_serving" }),
+            )
+        })
+        .collect();
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({ "status": if healthy { "ok" } else { "unavailable" }, "services": detail })),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(body)| body).map_err(|rejection| {
+        let code = match rejection {
+            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+            JsonRejection::JsonSyntaxError(_) => "invalid_json",
+            _ => "invalid_body",
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, code, rejection.body_text())
+    })
+}
+
+async fn login(
+    State(peers): State<Peers>,
+    body: Result<Json<LoginBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body = json_body(body)?;
+    let response = peers
+        .agents
+        .clone()
+        .login(agent_pb::LoginRequest {
+            email: body.email,
+            password: body.password,
+        })
+        .await
+        .map_err(|status| match status.code() {
+            tonic::Code::Unauthenticated => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "invalid email or password",
+            ),
+            _ => ApiError::from_status(&status, "not_found"),
+        })?
+        .into_inner();
+    Ok(Json(json!({
+        "token": response.token,
+        "expires_at": response.expires_at.map(|at| at.seconds),
+        "agent": response.agent.map(agent_json),
+    })))
+}
+
+/// Returns the bearer token of a request, if well-formed.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+}
+
+async fn logout(State(peers): State<Peers>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+    let token = bearer(&headers).ok_or_else(ApiError::unauthorized)?;
+    peers
+        .agents
+        .clone()
+        .logout(agent_pb::LogoutRequest {
+            token: token.to_owned(),
+        })
+        .await
+        .map_err(|status| ApiError::from_status(&status, "not_found"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(State(peers): State<Peers>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let token = bearer(&headers).ok_or_else(ApiError::unauthorized)?;
+    let response = peers
+        .agents
+        .clone()
+        .validate_token(agent_pb::ValidateTokenRequest {
+            token: token.to_owned(),
+        })
+        .await
+        .map_err(|status| ApiError::from_status(&status, "not_found"))?
+        .into_inner();
+    Ok(Json(json!({
+        "agent": response.agent.map(agent_json),
+        "workspace": response.workspace.map(|workspace| json!({
+            "id": workspace.id,
+            "name": workspace.name,
+            "site_key": workspace.site_key,
+        })),
+    })))
+}
+
+/// Returns the public JSON form of an agent (never its password hash, which it does not have).
+pub fn agent_json(agent: agent_pb::Agent) -> Value {
+    let role = match AgentRole::try_from(agent.role) {
+        Ok(AgentRole::Admin) => "admin",
+        _ => "agent",
+    };
+    let status = match AgentStatus::try_from(agent.status) {
+        Ok(AgentStatus::Online) => "online",
+        Ok(AgentStatus::Away) => "away",
+        _ => "offline",
+    };
+    json!({
+        "id": agent.id,
+        "workspace_id": agent.workspace_id,
+        "name": agent.name,
+        "email": agent.email,
+        "role": role,
+        "status": status,
+        "max_concurrent": agent.max_concurrent,
+        "department_ids": agent.department_ids,
+    })
+}

@@ -1,0 +1,247 @@
+//! Settings of the `switchboard` binary: one flat set of `SWITCHBOARD_*` keys, mapped onto each
+//! component's own config. Validation happens here, before anything binds, so that a bad value
+//! ends the process with one line and exit code 64.
+
+use crate::cli::Command;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Every setting of the binary. Environment: `SWITCHBOARD_<FIELD IN UPPER CASE>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Settings {
+    /// Where the gateway listens (HTTP and WebSocket).
+    pub(crate) http_addr: String,
+    /// Where the embedded mode keeps its SQLite files.
+    pub(crate) data_dir: PathBuf,
+    /// PostgreSQL URL; required by the separate service commands.
+    pub(crate) database_url: Option<String>,
+    /// NATS URL; required by the separate service commands.
+    pub(crate) nats_url: Option<String>,
+    /// Prefix of every NATS subject and stream.
+    pub(crate) subject_prefix: String,
+    /// Where a separate service command listens for gRPC (default per service: 50051-50053).
+    pub(crate) grpc_addr: Option<String>,
+    /// Peer addresses for separate processes.
+    pub(crate) agents_url: String,
+    pub(crate) history_url: String,
+    pub(crate) routing_url: String,
+    /// First admin, created when the database has no workspace yet.
+    pub(crate) bootstrap_email: Option<String>,
+    pub(crate) bootstrap_password: Option<SecretString>,
+    pub(crate) bootstrap_workspace: String,
+    /// `text` or `json`.
+    pub(crate) log_format: String,
+    pub(crate) shutdown_grace_secs: u64,
+    pub(crate) max_text_bytes: usize,
+    pub(crate) session_ttl_secs: u64,
+    /// Apply migrations when a service starts (turn off when a deploy job runs `migrate`).
+    pub(crate) migrate_on_start: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            http_addr: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./switchboard-data"),
+            database_url: None,
+            nats_url: None,
+            subject_prefix: "switchboard".to_owned(),
+            grpc_addr: None,
+            agents_url: "http://127.0.0.1:50051".to_owned(),
+            history_url: "http://127.0.0.1:50052".to_owned(),
+            routing_url: "http://127.0.0.1:50053".to_owned(),
+            bootstrap_email: None,
+            bootstrap_password: None,
+            bootstrap_workspace: "My workspace".to_owned(),
+            log_format: "text".to_owned(),
+            shutdown_grace_secs: 10,
+            max_text_bytes: 8 * 1024,
+            session_ttl_secs: 12 * 3600,
+            migrate_on_start: true,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults < `SWITCHBOARD_CONFIG` file < environment.
+    pub(crate) fn load() -> Result<Self, String> {
+        switchboard_platform::config::load::<Self>().map_err(|error| error.to_string())
+    }
+
+    /// Checks the settings `command` needs; empty strings count as unset.
+    pub(crate) fn validate(mut self, command: Command) -> Result<Self, String> {
+        for optional in [
+            &mut self.database_url,
+            &mut self.nats_url,
+            &mut self.grpc_addr,
+            &mut self.bootstrap_email,
+        ] {
+            if optional
+                .as_deref()
+                .is_some_and(|value| value.trim().is_empty())
+            {
+                *optional = None;
+            }
+        }
+        if self
+            .bootstrap_password
+            .as_ref()
+            .is_some_and(|secret| secret.expose_secret().is_empty())
+        {
+            self.bootstrap_password = None;
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(format!(
+                "SWITCHBOARD_LOG_FORMAT must be text or json, not {:?}",
+                self.log_format
+            ));
+        }
+        if self.max_text_bytes == 0 || self.max_text_bytes > 1024 * 1024 {
+            return Err("SWITCHBOARD_MAX_TEXT_BYTES must be between 1 and 1048576".to_owned());
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+        {
+            return Err(
+                "SWITCHBOARD_DATABASE_URL must start with postgres://, postgresql:// or sqlite:"
+                    .to_owned(),
+            );
+        }
+        if let Some(url) = &self.nats_url
+            && !url.starts_with("nats://")
+        {
+            return Err("SWITCHBOARD_NATS_URL must start with nats://".to_owned());
+        }
+        if let Some(email) = &self.bootstrap_email
+            && !email.contains('@')
+        {
+            return Err("SWITCHBOARD_BOOTSTRAP_EMAIL must be an email address".to_owned());
+        }
+        if let Some(password) = &self.bootstrap_password
+            && password.expose_secret().chars().count() < 8
+        {
+            return Err(
+                "SWITCHBOARD_BOOTSTRAP_PASSWORD must have at least 8 characters".to_owned(),
+            );
+        }
+        match command {
+            Command::AllInOne | Command::Gateway => {
+                self.http_socket_addr()?;
+            }
+            Command::Routing | Command::History | Command::Agents => {
+                if self.database_url.is_none() || self.nats_url.is_none() {
+                    return Err(
+                        "SWITCHBOARD_DATABASE_URL and SWITCHBOARD_NATS_URL are required to run a service on its own"
+                            .to_owned(),
+                    );
+                }
+                self.grpc_socket_addr(command)?;
+            }
+            Command::Migrate => {}
+        }
+        for (name, url) in [
+            ("SWITCHBOARD_AGENTS_URL", &self.agents_url),
+            ("SWITCHBOARD_HISTORY_URL", &self.history_url),
+            ("SWITCHBOARD_ROUTING_URL", &self.routing_url),
+        ] {
+            if !url.starts_with("http://") && !url.starts_with("https://") {
+                return Err(format!("{name} must start with http:// or https://"));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Returns the gateway's listen address.
+    pub(crate) fn http_socket_addr(&self) -> Result<SocketAddr, String> {
+        self.http_addr.parse().map_err(|_| {
+            format!(
+                "SWITCHBOARD_HTTP_ADDR must be host:port, not {:?}",
+                self.http_addr
+            )
+        })
+    }
+
+    /// Returns where a separate service command listens.
+    pub(crate) fn grpc_socket_addr(&self, command: Command) -> Result<SocketAddr, String> {
+        let default = match command {
+            Command::Agents => "127.0.0.1:50051",
+            Command::History => "127.0.0.1:50052",
+            _ => "127.0.0.1:50053",
+        };
+        let addr = self.grpc_addr.as_deref().unwrap_or(default);
+        addr.parse()
+            .map_err(|_| format!("SWITCHBOARD_GRPC_ADDR must be host:port, not {addr:?}"))
+    }
+
+    /// Returns whether logs are JSON lines.
+    pub(crate) fn log_json(&self) -> bool {
+        self.log_format == "json"
+    }
+
+    /// Returns the shutdown grace period.
+    pub(crate) fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// Returns agent-management's config on `database_url`.
+    pub(crate) fn agents(&self, database_url: String) -> switchboard_agent_management::Config {
+        switchboard_agent_management::Config {
+            database_url,
+            subject_prefix: self.subject_prefix.clone(),
+            migrate: self.migrate_on_start,
+            session_ttl_secs: self.session_ttl_secs,
+            shutdown_grace_secs: self.shutdown_grace_secs,
+        }
+    }
+
+    /// Returns conversation-history's config on `database_url`.
+    pub(crate) fn history(&self, database_url: String) -> switchboard_conversation_history::Config {
+        switchboard_conversation_history::Config {
+            database_url,
+            subject_prefix: self.subject_prefix.clone(),
+            migrate: self.migrate_on_start,
+            max_text_bytes: self.max_text_bytes,
+            shutdown_grace_secs: self.shutdown_grace_secs,
+        }
+    }
+
+    /// Returns routing's config on `database_url`, calling the given peers.
+    pub(crate) fn routing(
+        &self,
+        database_url: String,
+        agents_url: String,
+        history_url: String,
+    ) -> switchboard_routing::Config {
+        switchboard_routing::Config {
+            database_url,
+            subject_prefix: self.subject_prefix.clone(),
+            migrate: self.migrate_on_start,
+            agents_url,
+            history_url,
+            shutdown_grace_secs: self.shutdown_grace_secs,
+            ..switchboard_routing::Config::default()
+        }
+    }
+
+    /// Returns the gateway's config calling the given peers.
+    pub(crate) fn gateway(
+        &self,
+        agents_url: String,
+        history_url: String,
+        routing_url: String,
+    ) -> switchboard_gateway::Config {
+        switchboard_gateway::Config {
+            agents_url,
+            history_url,
+            routing_url,
+            shutdown_grace_secs: self.shutdown_grace_secs,
+            ..switchboard_gateway::Config::default()
+        }
+    }
+}

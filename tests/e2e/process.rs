@@ -1,0 +1,165 @@
+//! Running the `switchboard` binary as a child process: start with an environment, read its
+//! console, stop it with SIGTERM, kill it on drop.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The subcommands under test.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Switchboard {
+    AllInOne,
+    Agents,
+    History,
+    Routing,
+    Gateway,
+}
+
+impl Switchboard {
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Self::AllInOne => &[],
+            Self::Agents => &["agents"],
+            Self::History => &["history"],
+            Self::Routing => &["routing"],
+            Self::Gateway => &["gateway"],
+        }
+    }
+}
+
+fn command(which: Switchboard, env: &[(&str, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    command.args(which.args());
+    // Only what the test sets: a developer's own SWITCHBOARD_* must not leak in.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SWITCHBOARD_") {
+            command.env_remove(key);
+        }
+    }
+    command.env(
+        "RUST_LOG",
+        std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+    );
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+/// A running `switchboard` process.
+pub(crate) struct Process {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Process {
+    /// Starts `which` with `env`.
+    pub(crate) fn start(which: Switchboard, env: &[(&str, String)]) -> Self {
+        let mut command = command(which, env);
+        command.stdout(Stdio::piped()).stdin(Stdio::null());
+        if std::env::var_os("TEST_LOG").is_none() {
+            command.stderr(Stdio::null());
+        }
+        let mut child = command.spawn().expect("switchboard binary runs");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Runs `which` to completion (bounded by `timeout`) and returns its output.
+    pub(crate) fn run_to_end(
+        which: Switchboard,
+        env: &[(&str, String)],
+        timeout: Duration,
+    ) -> Output {
+        let mut child = command(which, env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("switchboard binary runs");
+        let deadline = Instant::now() + timeout;
+        while child.try_wait().expect("wait").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("switchboard did not exit within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().expect("output")
+    }
+
+    /// Waits for a stdout line containing `marker` and returns what follows it on that line.
+    pub(crate) fn wait_for_stdout(&mut self, timeout: Duration, marker: &str) -> String {
+        if let Some(line) = self.seen.iter().find(|line| line.contains(marker)) {
+            return after(line, marker);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(marker).then(|| after(&line, marker));
+                    self.seen.push(line);
+                    if let Some(rest) = found {
+                        return rest;
+                    }
+                }
+                Err(_) => panic!(
+                    "no {marker:?} on stdout within {timeout:?}; saw {:?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// Sends SIGTERM and returns the exit code, or `None` if it had to be killed after `timeout`.
+    ///
+    /// Async on purpose: the test's own gRPC connections must keep being driven while the
+    /// process drains, or the server waits for them until its grace period ends.
+    pub(crate) async fn terminate(&mut self, timeout: Duration) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM delivered");
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn after(line: &str, marker: &str) -> String {
+    line.split_once(marker)
+        .map(|(_, rest)| rest.to_owned())
+        .unwrap_or_default()
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
