@@ -53,6 +53,15 @@ fn page_limit(page: Option<&switchboard_proto::common::v1::PageRequest>) -> u64 
     })
 }
 
+/// Returns a trimmed display name of at most 64 characters.
+fn display_name(field: &str, value: &str) -> Result<String, Status> {
+    let value = value.trim();
+    if value.chars().count() > MAX_ID_LEN {
+        return Err(invalid_argument(field, "is too long"));
+    }
+    Ok(value.to_owned())
+}
+
 /// Returns `value` when it is a non-empty identifier of printable ASCII without spaces.
 fn identifier(field: &str, value: &str) -> Result<String, Status> {
     if value.is_empty() {
@@ -82,10 +91,19 @@ impl ConversationHistoryService for HistoryGrpc {
         {
             return Err(invalid_argument("metadata", "too many or too long entries"));
         }
-        let display_name = request.display_name.trim();
-        if display_name.chars().count() > MAX_ID_LEN {
-            return Err(invalid_argument("display_name", "is too long"));
-        }
+        let display_name = display_name("display_name", &request.display_name)?;
+        let visitor_token = request
+            .visitor_token
+            .as_deref()
+            .filter(|token| !token.is_empty())
+            .map(|token| {
+                // Tokens are longer than ids: "vt_" and 64 hex digits.
+                if token.len() > 128 || !token.bytes().all(|byte| byte.is_ascii_graphic()) {
+                    return Err(invalid_argument("visitor_token", "malformed token"));
+                }
+                Ok(token.to_owned())
+            })
+            .transpose()?;
         let external_id = request
             .external_id
             .as_deref()
@@ -95,6 +113,7 @@ impl ConversationHistoryService for HistoryGrpc {
         let upsert = VisitorUpsert {
             workspace_id: parse_uuid("workspace_id", &request.workspace_id)?,
             visitor_id: optional_uuid("visitor_id", request.visitor_id.as_deref())?,
+            visitor_token,
             external_id,
             display_name: if display_name.is_empty() {
                 "Visitor".to_owned()
@@ -103,10 +122,11 @@ impl ConversationHistoryService for HistoryGrpc {
             },
             metadata: request.metadata.into_iter().collect(),
         };
-        let (visitor, created) = self.store.upsert_visitor(upsert).await?;
+        let (visitor, created, visitor_token) = self.store.upsert_visitor(upsert).await?;
         Ok(Response::new(pb::UpsertVisitorResponse {
             visitor: Some(convert::visitor(&visitor)),
             created,
+            visitor_token: visitor_token.unwrap_or_default(),
         }))
     }
 
@@ -219,6 +239,7 @@ impl ConversationHistoryService for HistoryGrpc {
             sender_id: identifier("sender_id", &request.sender_id)?,
             client_msg_id: identifier("client_msg_id", &request.client_msg_id)?,
             text: request.text,
+            sender_name: display_name("sender_name", &request.sender_name)?,
         };
         let appended = self.store.append(new).await?;
         Ok(Response::new(pb::AppendMessageResponse {

@@ -66,6 +66,7 @@ pub struct NewMessage {
     pub sender_id: String,
     pub client_msg_id: String,
     pub text: String,
+    pub sender_name: String,
 }
 
 /// Outcome of an append.
@@ -81,6 +82,7 @@ pub struct Appended {
 pub struct VisitorUpsert {
     pub workspace_id: Uuid,
     pub visitor_id: Option<Uuid>,
+    pub visitor_token: Option<String>,
     pub external_id: Option<String>,
     pub display_name: String,
     pub metadata: BTreeMap<String, String>,
@@ -113,18 +115,29 @@ impl Store {
         }
     }
 
-    /// Returns the visitor with the given id or external id in the workspace, or creates one.
+    /// Returns the visitor with the given token, id or external id in the workspace, or creates
+    /// one with a new token. Returns the visitor, whether it was created, and its token (`None`
+    /// when it was found by id or external id: a token is only ever known to its browser).
     pub async fn upsert_visitor(
         &self,
         upsert: VisitorUpsert,
-    ) -> HistoryResult<(visitor::Model, bool)> {
+    ) -> HistoryResult<(visitor::Model, bool, Option<String>)> {
+        if let Some(token) = &upsert.visitor_token
+            && let Some(found) = visitor::Entity::find()
+                .filter(visitor::Column::WorkspaceId.eq(upsert.workspace_id))
+                .filter(visitor::Column::TokenHash.eq(token_hash(token)))
+                .one(&self.db)
+                .await?
+        {
+            return Ok((found, false, Some(token.clone())));
+        }
         if let Some(id) = upsert.visitor_id
             && let Some(found) = visitor::Entity::find_by_id(id)
                 .filter(visitor::Column::WorkspaceId.eq(upsert.workspace_id))
                 .one(&self.db)
                 .await?
         {
-            return Ok((found, false));
+            return Ok((found, false, None));
         }
         if let Some(external_id) = &upsert.external_id
             && let Some(found) = visitor::Entity::find()
@@ -133,9 +146,10 @@ impl Store {
                 .one(&self.db)
                 .await?
         {
-            return Ok((found, false));
+            return Ok((found, false, None));
         }
         let metadata = serde_json::to_value(&upsert.metadata).unwrap_or_default();
+        let token = new_visitor_token();
         let created = visitor::ActiveModel {
             // Clients never choose ids: an unknown visitor_id gets a fresh visitor.
             id: Set(Uuid::now_v7()),
@@ -144,10 +158,11 @@ impl Store {
             display_name: Set(upsert.display_name),
             metadata: Set(metadata),
             created_at: Set(Utc::now()),
+            token_hash: Set(Some(token_hash(&token))),
         }
         .insert(&self.db)
         .await?;
-        Ok((created, true))
+        Ok((created, true, Some(token)))
     }
 
     /// Opens a new conversation in status `queued` and records `ConversationOpened`.
@@ -254,16 +269,16 @@ impl Store {
             }
             return Ok(current);
         };
-        let payload = Payload::ConversationAssigned(events::ConversationAssigned {
-            conversation: Some(convert::conversation(&conversation)),
-        });
-        self.enqueue(
-            &txn,
-            &self.subjects.conversation_lifecycle(&id.to_string()),
-            workspace_id,
-            payload,
-        )
-        .await?;
+        // Once for the conversation's followers (visitors, routing), once for the agent's inbox.
+        for subject in [
+            self.subjects.conversation_lifecycle(&id.to_string()),
+            self.subjects.agent_inbox(&agent_id.to_string()),
+        ] {
+            let payload = Payload::ConversationAssigned(events::ConversationAssigned {
+                conversation: Some(convert::conversation(&conversation)),
+            });
+            self.enqueue(&txn, &subject, workspace_id, payload).await?;
+        }
         txn.commit().await?;
         self.notifier.notify();
         Ok(conversation)
@@ -347,6 +362,7 @@ impl Store {
             client_msg_id: Set(new.client_msg_id.clone()),
             text: Set(new.text.clone()),
             created_at: Set(Utc::now()),
+            sender_name: Set(new.sender_name.clone()),
             ..Default::default()
         }
         .insert(&txn)
@@ -411,6 +427,20 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// Returns a new secret visitor token (256 random bits).
+fn new_visitor_token() -> String {
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("vt_{}", hex::encode(bytes))
+}
+
+/// Returns the stored form of a visitor token.
+fn token_hash(token: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
 async fn find_conversation<C: ConnectionTrait>(

@@ -76,6 +76,10 @@ pub trait EventBus: Send + Sync + fmt::Debug {
         shutdown: CancellationToken,
     ) -> Result<JoinHandle<()>, BusError>;
 
+    /// Publishes `payload` to live subscribers only: not stored, not retried (typing and the
+    /// like, which nobody needs once the moment has passed).
+    async fn publish_live(&self, subject: &str, payload: Bytes) -> Result<(), BusError>;
+
     /// Subscribes to live events matching `filter`, without replay.
     async fn subscribe(&self, filter: &str) -> Result<Subscription, BusError>;
 

@@ -187,11 +187,28 @@ impl std::fmt::Display for ErrorChain<'_> {
 }
 
 /// Returns whether a database error means the database is unreachable (vs. a bug or bad data).
+///
+/// Besides failing to get a connection, this covers a statement whose connection was lost while
+/// it ran (`Exec`/`Query` wrapping an I/O error, seen when PostgreSQL goes away mid-query) and
+/// PostgreSQL's own "connection exception" (SQLSTATE class 08) and shutdown (57P…) codes.
 pub fn is_connection_error(error: &sea_orm::DbErr) -> bool {
-    matches!(
-        error,
-        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
-    )
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error)) => {
+            match error.as_ref() {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(error) => error
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
 }
 
 /// Maps a database error to `UNAVAILABLE` when the database is down, `INTERNAL` otherwise.
@@ -214,4 +231,30 @@ pub fn timestamp(time: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp 
 /// Parses a UUID field of a request, naming the field when it is malformed.
 pub fn parse_uuid(field: &str, value: &str) -> Result<uuid::Uuid, Status> {
     uuid::Uuid::parse_str(value.trim()).map_err(|_| invalid_argument(field, "must be a UUID"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    use std::sync::Arc;
+
+    fn exec(error: sqlx::Error) -> DbErr {
+        DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error)))
+    }
+
+    #[test]
+    fn lost_database_is_a_connection_error_and_bad_sql_is_not() {
+        let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "peer closed connection");
+        assert!(is_connection_error(&exec(sqlx::Error::Io(eof))));
+        assert!(is_connection_error(&exec(sqlx::Error::PoolTimedOut)));
+        assert!(is_connection_error(&DbErr::ConnectionAcquire(
+            sea_orm::error::ConnAcquireErr::Timeout
+        )));
+        assert!(!is_connection_error(&exec(sqlx::Error::RowNotFound)));
+        assert!(!is_connection_error(&DbErr::Custom("bug".into())));
+        let status = db_status(&exec(sqlx::Error::PoolTimedOut));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(!status.message().contains("pool"), "{status:?}");
+    }
 }

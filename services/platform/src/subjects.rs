@@ -9,8 +9,11 @@
 //! | `<prefix>.conversation.<id>.lifecycle` | opened, assigned, closed |
 //! | `<prefix>.conversation.<id>.message` | messages appended to the conversation |
 //! | `<prefix>.agent.<id>.presence` | agent status changes |
+//! | `<prefix>.agent.<id>.inbox` | conversations assigned to the agent |
+//! | `<prefix>.live.conversation.<id>.typing` | typing indicators (not stored) |
 //!
-//! All of these are stored in the JetStream stream [`Subjects::events_stream`].
+//! All but `live.*` are stored in the JetStream stream [`Subjects::events_stream`]; `live.*`
+//! subjects are plain NATS publishes that nobody needs after the moment has passed.
 
 /// Builds subjects and stream names under one prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +63,26 @@ impl Subjects {
     /// Returns the subject of presence changes of one agent.
     pub fn agent_presence(&self, agent_id: &str) -> String {
         format!("{}.agent.{agent_id}.presence", self.prefix)
+    }
+
+    /// Returns the subject of conversations assigned to one agent.
+    pub fn agent_inbox(&self, agent_id: &str) -> String {
+        format!("{}.agent.{agent_id}.inbox", self.prefix)
+    }
+
+    /// Returns the subject of every stored event of one agent.
+    pub fn agent_all(&self, agent_id: &str) -> String {
+        format!("{}.agent.{agent_id}.>", self.prefix)
+    }
+
+    /// Returns the (not stored) typing subject of one conversation.
+    pub fn conversation_typing(&self, conversation_id: &str) -> String {
+        format!("{}.live.conversation.{conversation_id}.typing", self.prefix)
+    }
+
+    /// Returns the filter matching every live (not stored) subject of one conversation.
+    pub fn conversation_live(&self, conversation_id: &str) -> String {
+        format!("{}.live.conversation.{conversation_id}.>", self.prefix)
     }
 
     /// Returns the filter matching presence changes of every agent.

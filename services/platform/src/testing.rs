@@ -5,15 +5,19 @@
 //! - [`TestNats::new`] gives a random subject prefix (and so its own stream) on the server named by
 //!   `SWITCHBOARD_TEST_NATS_URL`.
 //! - [`NatsServerProcess`] runs a private `nats-server` that a test may kill and restart.
+//! - [`TcpProxy`] sits between a service and a dependency so a test can cut the link and restore it.
 //!
 //! Missing servers fail the test loudly; nothing here skips.
 
 use crate::subjects::Subjects;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use std::net::TcpListener as StdListener;
+use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Returns the PostgreSQL URL used to create test databases.
 pub fn admin_database_url() -> String {
@@ -208,6 +212,98 @@ impl NatsServerProcess {
 impl Drop for NatsServerProcess {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A TCP proxy on `127.0.0.1` that forwards every connection to `upstream` and that a test can
+/// pause (the dependency "goes down") and resume on the same port.
+///
+/// This is the seed of the fault proxy: latency, blackholing and partial writes come later.
+#[derive(Debug)]
+pub struct TcpProxy {
+    addr: SocketAddr,
+    upstream: SocketAddr,
+    /// Stops the accept loop and every forwarded connection of the current run.
+    running: Option<(CancellationToken, TaskTracker)>,
+}
+
+impl TcpProxy {
+    /// Binds `127.0.0.1:0` and starts forwarding connections to `upstream`.
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let mut proxy = Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            upstream,
+            running: None,
+        };
+        proxy.resume().await;
+        proxy
+    }
+
+    /// Returns the address clients should connect to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Closes every forwarded connection and stops listening, so new connections are refused;
+    /// returns once both are done.
+    pub async fn pause(&mut self) {
+        if let Some((stop, tasks)) = self.running.take() {
+            stop.cancel();
+            tasks.close();
+            tasks.wait().await;
+        }
+    }
+
+    /// Listens again on the same port (no-op while running).
+    pub async fn resume(&mut self) {
+        if self.running.is_some() {
+            return;
+        }
+        let listener = TcpSocket::new_v4()
+            .and_then(|socket| {
+                socket.set_reuseaddr(true)?;
+                socket.bind(self.addr)?;
+                socket.listen(1024)
+            })
+            .unwrap_or_else(|error| panic!("proxy cannot listen on {}: {error}", self.addr));
+        self.addr = listener
+            .local_addr()
+            .unwrap_or_else(|error| panic!("proxy has no local address: {error}"));
+        let (stop, tasks) = (CancellationToken::new(), TaskTracker::new());
+        let upstream = self.upstream;
+        tasks.spawn({
+            let (stop, tasks) = (stop.clone(), tasks.clone());
+            async move {
+                loop {
+                    let accepted = tokio::select! {
+                        () = stop.cancelled() => return,
+                        accepted = listener.accept() => accepted,
+                    };
+                    let Ok((mut client, _)) = accepted else {
+                        continue;
+                    };
+                    let stop = stop.clone();
+                    tasks.spawn(async move {
+                        let Ok(mut server) = TcpStream::connect(upstream).await else {
+                            return;
+                        };
+                        tokio::select! {
+                            () = stop.cancelled() => {}
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        }
+                    });
+                }
+            }
+        });
+        self.running = Some((stop, tasks));
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        if let Some((stop, _)) = self.running.take() {
+            stop.cancel();
+        }
     }
 }
 

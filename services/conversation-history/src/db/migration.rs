@@ -1,6 +1,7 @@
 //! Migrations of conversation history, recorded in `seaql_migrations_history`.
 
 mod m20261125_000001_create_history_tables;
+mod m20261125_000002_visitor_tokens_and_sender_names;
 
 use sea_orm_migration::prelude::*;
 
@@ -11,7 +12,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_create_history_tables::Migration)]
+        vec![
+            Box::new(m20261125_000001_create_history_tables::Migration),
+            Box::new(m20261125_000002_visitor_tokens_and_sender_names::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

@@ -42,6 +42,7 @@ pub fn message(model: &message::Model) -> pb::Message {
         client_msg_id: model.client_msg_id.clone(),
         text: model.text.clone(),
         created_at: Some(timestamp(model.created_at)),
+        sender_name: model.sender_name.clone(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_conversation_history::Config;
 use switchboard_platform::bus::SharedBus;
-use switchboard_platform::testing::{NatsServerProcess, TestDb, TestNats, wait_until};
+use switchboard_platform::testing::{NatsServerProcess, TcpProxy, TestDb, TestNats, wait_until};
 use switchboard_proto::common::v1::SenderKind;
 use switchboard_proto::history::v1::{
     self as pb, conversation_history_service_client::ConversationHistoryServiceClient,
@@ -15,11 +15,14 @@ use switchboard_proto::history::v1::{
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
 use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 type Client = ConversationHistoryServiceClient<Channel>;
 
 struct Spawned {
     client: Client,
+    channel: Channel,
     shutdown: CancellationToken,
     nats: TestNats,
 }
@@ -48,11 +51,10 @@ async fn spawn_with(database_url: String, nats: TestNats) -> Spawned {
         bus,
         shutdown.clone(),
     ));
-    let client = Client::new(
-        Channel::from_shared(format!("http://{addr}"))
-            .expect("url")
-            .connect_lazy(),
-    );
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("url")
+        .connect_lazy();
+    let client = Client::new(channel.clone());
     wait_until(Duration::from_secs(20), "history to answer", || {
         let mut client = client.clone();
         async move {
@@ -66,6 +68,7 @@ async fn spawn_with(database_url: String, nats: TestNats) -> Spawned {
     .await;
     Spawned {
         client,
+        channel,
         shutdown,
         nats,
     }
@@ -125,6 +128,7 @@ fn visitor_message(chat: &Chat, client_msg_id: &str, text: &str) -> pb::AppendMe
         sender_id: chat.visitor_id.clone(),
         client_msg_id: client_msg_id.to_owned(),
         text: text.to_owned(),
+        sender_name: "Vera".to_owned(),
     }
 }
 
@@ -506,4 +510,135 @@ async fn messages_committed_while_nats_is_down_are_published_once_it_returns() {
         2,
         "each committed message is published exactly once"
     );
+}
+
+/// Returns `url` with its `host:port` replaced by `addr` (user, password and database kept).
+fn url_via(url: &str, addr: std::net::SocketAddr) -> String {
+    let (scheme, rest) = url.split_once("://").expect("scheme");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let user = authority
+        .rsplit_once('@')
+        .map_or(String::new(), |(user, _)| format!("{user}@"));
+    format!("{scheme}://{user}{addr}{path}")
+}
+
+/// Returns the `host:port` of a PostgreSQL `url`, resolved.
+async fn server_addr(url: &str) -> std::net::SocketAddr {
+    let rest = url.split_once("://").expect("scheme").1;
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host_port = if host_port
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
+    {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    tokio::net::lookup_host(&host_port)
+        .await
+        .expect("resolve")
+        .next()
+        .expect("an address")
+}
+
+#[tokio::test]
+async fn database_down_answers_unavailable_without_leaking_sql_and_recovers() {
+    let db = TestDb::fresh().await;
+    let mut proxy = TcpProxy::start(server_addr(&db.url).await).await;
+    let mut app = spawn_with(url_via(&db.url, proxy.addr()), TestNats::new()).await;
+    let health = HealthClient::new(app.channel.clone());
+    let status_of = |health: &HealthClient<Channel>| {
+        let mut health = health.clone();
+        async move {
+            health
+                .check(HealthCheckRequest {
+                    service: pb::conversation_history_service_server::SERVICE_NAME.to_owned(),
+                })
+                .await
+                .ok()
+                .map(|response| response.into_inner().status())
+        }
+    };
+    let chat = open_chat(&mut app.client).await;
+    app.client
+        .append_message(visitor_message(&chat, "before", "hello"))
+        .await
+        .expect("append with the database up");
+    wait_until(Duration::from_secs(20), "health to report serving", || {
+        let status = status_of(&health);
+        async move { status.await == Some(ServingStatus::Serving) }
+    })
+    .await;
+
+    proxy.pause().await;
+    let status = app
+        .client
+        .append_message(visitor_message(&chat, "while-down", "anyone?"))
+        .await
+        .expect_err("the database is down");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    let opaque = switchboard_platform::grpc::unavailable(&std::io::Error::other("probe"));
+    assert_eq!(status.message(), opaque.message(), "{status:?}");
+    for leak in [
+        "sql",
+        "SQL",
+        "postgres",
+        "connection",
+        "127.0.0.1",
+        "sbtest_",
+    ] {
+        assert!(!status.message().contains(leak), "{status:?} leaks {leak}");
+    }
+    wait_until(
+        Duration::from_secs(20),
+        "health to report not serving",
+        || {
+            let status = status_of(&health);
+            async move { status.await == Some(ServingStatus::NotServing) }
+        },
+    )
+    .await;
+
+    proxy.resume().await;
+    // The client retries its message with the same key until the pool has reconnected.
+    let recovered = std::cell::RefCell::new(None);
+    wait_until(
+        Duration::from_secs(30),
+        "an append to succeed again",
+        || {
+            let mut client = app.client.clone();
+            let request = visitor_message(&chat, "while-down", "anyone?");
+            let recovered = &recovered;
+            async move {
+                let ack = client.append_message(request).await.ok();
+                let done = ack.is_some();
+                *recovered.borrow_mut() = ack.map(tonic::Response::into_inner);
+                done
+            }
+        },
+    )
+    .await;
+    let ack = recovered.into_inner().expect("recovered");
+    assert!(!ack.duplicate, "the failed append stored nothing");
+    assert_eq!(ack.message.expect("message").seq, 2);
+    let stored = all_messages(&mut app.client, &chat).await;
+    assert_eq!(
+        stored
+            .iter()
+            .map(|message| (message.seq, message.client_msg_id.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(1, "before"), (2, "while-down")]
+    );
+    wait_until(
+        Duration::from_secs(20),
+        "health to report serving again",
+        || {
+            let status = status_of(&health);
+            async move { status.await == Some(ServingStatus::Serving) }
+        },
+    )
+    .await;
 }

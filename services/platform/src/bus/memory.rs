@@ -76,6 +76,15 @@ impl EventBus for MemoryBus {
         Ok(())
     }
 
+    async fn publish_live(&self, subject: &str, payload: bytes::Bytes) -> Result<(), BusError> {
+        let _ = self.live.send(Event {
+            subject: subject.to_owned(),
+            msg_id: String::new(),
+            payload,
+        });
+        Ok(())
+    }
+
     async fn consume(
         &self,
         spec: ConsumerSpec,

@@ -149,6 +149,13 @@ impl EventBus for NatsBus {
         Ok(())
     }
 
+    async fn publish_live(&self, subject: &str, payload: bytes::Bytes) -> Result<(), BusError> {
+        self.client
+            .publish(subject.to_owned(), payload)
+            .await
+            .map_err(|error| BusError::Unavailable(error.to_string()))
+    }
+
     async fn consume(
         &self,
         spec: ConsumerSpec,
@@ -184,6 +191,12 @@ impl EventBus for NatsBus {
         let subscriber = self
             .client
             .subscribe(filter.to_owned())
+            .await
+            .map_err(|error| BusError::Unavailable(error.to_string()))?;
+        // Round-trip so the server has the subscription before the caller reads history:
+        // otherwise an event published in between would reach nobody.
+        self.client
+            .flush()
             .await
             .map_err(|error| BusError::Unavailable(error.to_string()))?;
         Ok(subscriber

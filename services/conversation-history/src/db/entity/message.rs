@@ -17,6 +17,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub text: String,
     pub created_at: DateTimeUtc,
+    /// Sender's display name at the time of sending.
+    pub sender_name: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

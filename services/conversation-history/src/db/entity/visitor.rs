@@ -15,6 +15,8 @@ pub struct Model {
     /// JSON object of strings: page URL, user agent, …
     pub metadata: Json,
     pub created_at: DateTimeUtc,
+    /// SHA-256 of the browser's visitor token.
+    pub token_hash: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
