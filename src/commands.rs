@@ -226,7 +226,12 @@ async fn all_in_one(settings: Settings, shutdown: CancellationToken) -> Result<(
     let history = settings.history(history_db);
     supervisor.spawn(
         "conversation-history",
-        switchboard_conversation_history::run(history, history_listener, bus, shutdown.clone()),
+        switchboard_conversation_history::run(
+            history,
+            history_listener,
+            bus.clone(),
+            shutdown.clone(),
+        ),
     );
     supervisor
         .until_serving("agent-management", agents_addr)
@@ -241,7 +246,7 @@ async fn all_in_one(settings: Settings, shutdown: CancellationToken) -> Result<(
     let gateway = settings.gateway(agents_url, history_url, routing_url);
     supervisor.spawn(
         "gateway",
-        switchboard_gateway::run(gateway, http, shutdown.clone()),
+        switchboard_gateway::run(gateway, http, bus, shutdown.clone()),
     );
     tracing::info!(%http_addr, "all components running");
     bootstrap::announce(&report, Some(&public_url));
@@ -303,14 +308,21 @@ async fn service(
 }
 
 async fn gateway(settings: Settings, shutdown: CancellationToken) -> Result<(), CommandError> {
+    let Some(nats_url) = settings.nats_url.clone() else {
+        return Err(CommandError::Component("the NATS URL is required".into()));
+    };
     let http = bind(&settings.http_addr).await?;
+    let bus = nats_bus(&settings, &nats_url).await?;
     let config = settings.gateway(
         settings.agents_url.clone(),
         settings.history_url.clone(),
         settings.routing_url.clone(),
     );
     let mut supervisor = Supervisor::new(shutdown.clone());
-    supervisor.spawn("gateway", switchboard_gateway::run(config, http, shutdown));
+    supervisor.spawn(
+        "gateway",
+        switchboard_gateway::run(config, http, bus, shutdown),
+    );
     supervisor.wait(settings.shutdown_grace()).await
 }
 

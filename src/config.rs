@@ -40,6 +40,14 @@ pub(crate) struct Settings {
     pub(crate) session_ttl_secs: u64,
     /// Apply migrations when a service starts (turn off when a deploy job runs `migrate`).
     pub(crate) migrate_on_start: bool,
+    /// WebSocket limits of the gateway (see docs/protocol.md).
+    pub(crate) ws_max_frame_bytes: usize,
+    pub(crate) ws_outbound_queue: usize,
+    pub(crate) ws_frames_per_second: u32,
+    pub(crate) ws_frames_burst: u32,
+    pub(crate) ws_max_connections_per_visitor: usize,
+    pub(crate) ws_heartbeat_secs: u64,
+    pub(crate) ws_replay_limit: usize,
 }
 
 impl Default for Settings {
@@ -62,6 +70,13 @@ impl Default for Settings {
             max_text_bytes: 8 * 1024,
             session_ttl_secs: 12 * 3600,
             migrate_on_start: true,
+            ws_max_frame_bytes: 64 * 1024,
+            ws_outbound_queue: 256,
+            ws_frames_per_second: 20,
+            ws_frames_burst: 40,
+            ws_max_connections_per_visitor: 10,
+            ws_heartbeat_secs: 20,
+            ws_replay_limit: 10_000,
         }
     }
 }
@@ -103,6 +118,15 @@ impl Settings {
         if self.max_text_bytes == 0 || self.max_text_bytes > 1024 * 1024 {
             return Err("SWITCHBOARD_MAX_TEXT_BYTES must be between 1 and 1048576".to_owned());
         }
+        if self.ws_max_frame_bytes < self.max_text_bytes + 1024 {
+            return Err("SWITCHBOARD_WS_MAX_FRAME_BYTES must exceed SWITCHBOARD_MAX_TEXT_BYTES by at least 1024".to_owned());
+        }
+        if self.ws_outbound_queue == 0
+            || self.ws_frames_per_second == 0
+            || self.ws_max_connections_per_visitor == 0
+        {
+            return Err("SWITCHBOARD_WS_* limits must be positive".to_owned());
+        }
         if let Some(url) = &self.database_url
             && !(url.starts_with("postgres://")
                 || url.starts_with("postgresql://")
@@ -131,8 +155,16 @@ impl Settings {
             );
         }
         match command {
-            Command::AllInOne | Command::Gateway => {
+            Command::AllInOne => {
                 self.http_socket_addr()?;
+            }
+            Command::Gateway => {
+                self.http_socket_addr()?;
+                if self.nats_url.is_none() {
+                    return Err(
+                        "SWITCHBOARD_NATS_URL is required to run the gateway on its own".to_owned(),
+                    );
+                }
             }
             Command::Routing | Command::History | Command::Agents => {
                 if self.database_url.is_none() || self.nats_url.is_none() {
@@ -240,6 +272,15 @@ impl Settings {
             agents_url,
             history_url,
             routing_url,
+            subject_prefix: self.subject_prefix.clone(),
+            max_text_bytes: self.max_text_bytes,
+            max_frame_bytes: self.ws_max_frame_bytes,
+            outbound_queue: self.ws_outbound_queue,
+            frames_per_second: self.ws_frames_per_second,
+            frames_burst: self.ws_frames_burst.max(self.ws_frames_per_second),
+            max_connections_per_visitor: self.ws_max_connections_per_visitor,
+            heartbeat_secs: self.ws_heartbeat_secs,
+            replay_limit: self.ws_replay_limit,
             shutdown_grace_secs: self.shutdown_grace_secs,
             ..switchboard_gateway::Config::default()
         }

@@ -13,8 +13,27 @@ pub struct Config {
     pub history_url: String,
     /// gRPC address of routing.
     pub routing_url: String,
+    /// NATS subject prefix (must match the services').
+    pub subject_prefix: String,
     /// Largest HTTP request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest message text, in bytes of UTF-8.
+    pub max_text_bytes: usize,
+    /// Largest WebSocket frame/message, in bytes; larger ones close the socket with 1009.
+    pub max_frame_bytes: usize,
+    /// Frames queued for one socket before it counts as too slow and is closed (1013).
+    pub outbound_queue: usize,
+    /// Sustained client frames per second per socket, and the burst allowed above it.
+    pub frames_per_second: u32,
+    pub frames_burst: u32,
+    /// Open sockets one visitor may have on this gateway.
+    pub max_connections_per_visitor: usize,
+    /// Server ping period; a peer silent for three periods is dropped.
+    pub heartbeat_secs: u64,
+    /// Time an agent socket has to send `auth`.
+    pub auth_timeout_secs: u64,
+    /// Most messages replayed by one `resume`; beyond it `recovered` is false.
+    pub replay_limit: usize,
     /// How long open requests may take to finish on shutdown, in seconds.
     pub shutdown_grace_secs: u64,
 }
@@ -25,7 +44,17 @@ impl Default for Config {
             agents_url: "http://127.0.0.1:50051".to_owned(),
             history_url: "http://127.0.0.1:50052".to_owned(),
             routing_url: "http://127.0.0.1:50053".to_owned(),
+            subject_prefix: "switchboard".to_owned(),
             max_body_bytes: 64 * 1024,
+            max_text_bytes: 8 * 1024,
+            max_frame_bytes: 64 * 1024,
+            outbound_queue: 256,
+            frames_per_second: 20,
+            frames_burst: 40,
+            max_connections_per_visitor: 10,
+            heartbeat_secs: 20,
+            auth_timeout_secs: 10,
+            replay_limit: 10_000,
             shutdown_grace_secs: 10,
         }
     }

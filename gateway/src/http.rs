@@ -6,10 +6,10 @@
 //! | `POST /v1/auth/login` | `{"email","password"}` → `{"token","expires_at","agent"}`; 401 `invalid_credentials` |
 //! | `POST /v1/auth/logout` | ends the bearer's session |
 //! | `GET /v1/me` | the bearer's agent and workspace (with `site_key`); 401 `unauthorized` |
+//! | `GET /v1/visitor/ws`, `GET /v1/agent/ws` | the WebSocket protocol ([`crate::ws`]) |
 
-use crate::Config;
 use crate::error::ApiError;
-use crate::peers::Peers;
+use crate::state::Gateway;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,22 +18,26 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use switchboard_proto::agent::v1 as agent_pb;
 use switchboard_proto::common::v1::{AgentRole, AgentStatus};
 use tower_http::trace::TraceLayer;
 
 /// Builds the gateway's router.
-pub fn router(peers: Peers, config: &Config) -> Router {
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    let max_body = gateway.config.max_body_bytes;
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/v1/auth/login", post(login))
         .route("/v1/auth/logout", post(logout))
         .route("/v1/me", get(me))
+        .route("/v1/visitor/ws", get(crate::ws::visitor_socket))
+        .route("/v1/agent/ws", get(crate::ws::agent_socket))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
-        .with_state(peers)
+        .with_state(gateway)
 }
 
 async fn index() -> impl IntoResponse {
@@ -47,8 +51,8 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
 
-async fn healthz(State(peers): State<Peers>) -> Response {
-    let checks = peers.health().await;
+async fn healthz(State(gateway): State<Arc<Gateway>>) -> Response {
+    let checks = gateway.peers.health().await;
     let healthy = checks.iter().all(|(_, serving)| *serving);
     let detail: serde_json::Map<String, Value> = checks
         .into_iter()
@@ -89,11 +93,12 @@ fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 }
 
 async fn login(
-    State(peers): State<Peers>,
+    State(gateway): State<Arc<Gateway>>,
     body: Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let body = json_body(body)?;
-    let response = peers
+    let response = gateway
+        .peers
         .agents
         .clone()
         .login(agent_pb::LoginRequest {
@@ -128,9 +133,13 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|token| !token.is_empty())
 }
 
-async fn logout(State(peers): State<Peers>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+async fn logout(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
     let token = bearer(&headers).ok_or_else(ApiError::unauthorized)?;
-    peers
+    gateway
+        .peers
         .agents
         .clone()
         .logout(agent_pb::LogoutRequest {
@@ -141,9 +150,13 @@ async fn logout(State(peers): State<Peers>, headers: HeaderMap) -> Result<Status
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(State(peers): State<Peers>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn me(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let token = bearer(&headers).ok_or_else(ApiError::unauthorized)?;
-    let response = peers
+    let response = gateway
+        .peers
         .agents
         .clone()
         .validate_token(agent_pb::ValidateTokenRequest {

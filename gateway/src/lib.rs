@@ -1,17 +1,23 @@
 //! The gateway: where browsers meet Switchboard.
 //!
-//! Serves the HTTP API (`/healthz`, `/v1/auth/login`, `/v1/me`) and turns each request into gRPC
-//! calls on agent-management, conversation-history and routing. It keeps no state of its own, so
-//! any number of gateways can run side by side. Errors reach clients as stable snake_case codes
-//! ([`error`]), never as internal text. The WebSocket protocol is built on this crate next.
+//! Serves the HTTP API (`/healthz`, `/v1/auth/login`, `/v1/me`) and the WebSocket protocol
+//! ([`ws`], docs/protocol.md), turning requests and frames into gRPC calls on agent-management,
+//! conversation-history and routing, and bus events into frames. It keeps no state another
+//! gateway could not rebuild, so any number of gateways can run side by side and clients may
+//! reconnect to any of them. Errors reach clients as stable snake_case codes, never as internal
+//! text.
 
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod peers;
+pub mod state;
+pub mod ws;
 
 pub use config::Config;
 
+use std::sync::Arc;
+use switchboard_platform::bus::SharedBus;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -24,14 +30,22 @@ pub enum GatewayError {
     Serve(#[from] std::io::Error),
 }
 
-/// Serves the gateway on `listener` until `shutdown`, then drains requests for the grace period.
+/// Serves the gateway on `listener` until `shutdown`, then closes sockets (1001) and drains
+/// requests for the grace period.
 pub async fn run(
     config: Config,
     listener: TcpListener,
+    bus: SharedBus,
     shutdown: CancellationToken,
 ) -> Result<(), GatewayError> {
     let peers = peers::Peers::connect(&config)?;
-    let app = http::router(peers, &config);
+    let gateway = Arc::new(state::Gateway::new(
+        peers,
+        bus,
+        config.clone(),
+        shutdown.clone(),
+    ));
+    let app = http::router(gateway);
     tracing::info!(addr = ?listener.local_addr().ok(), "gateway serving");
     let grace = config.shutdown_grace();
     let server =

@@ -1,7 +1,9 @@
 //! Whole-system tests: the real `switchboard` binary, as `all-in-one` on SQLite and as separate
 //! service processes on PostgreSQL + NATS, driven over HTTP and gRPC like a user would.
 
+mod chat;
 mod process;
+mod ws_client;
 
 use process::{Process, Switchboard};
 use serde_json::{Value, json};
@@ -18,16 +20,16 @@ use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 
-const STARTUP: Duration = Duration::from_secs(60);
+pub(crate) const STARTUP: Duration = Duration::from_secs(60);
 
-async fn wait_healthy(http: &reqwest::Client, base: &str) {
+pub(crate) async fn wait_healthy(http: &reqwest::Client, base: &str) {
     wait_until(STARTUP, "/healthz to answer 200", || async {
         matches!(http.get(format!("{base}/healthz")).send().await, Ok(response) if response.status() == 200)
     })
     .await;
 }
 
-async fn login(
+pub(crate) async fn login(
     http: &reqwest::Client,
     base: &str,
     email: &str,
@@ -40,7 +42,7 @@ async fn login(
         .expect("login request")
 }
 
-async fn me(http: &reqwest::Client, base: &str, token: &str) -> reqwest::Response {
+pub(crate) async fn me(http: &reqwest::Client, base: &str, token: &str) -> reqwest::Response {
     http.get(format!("{base}/v1/me"))
         .bearer_auth(token)
         .send()
@@ -161,7 +163,7 @@ async fn invalid_configuration_exits_64_before_binding() {
     }
 }
 
-async fn grpc_serving(port: u16) -> bool {
+pub(crate) async fn grpc_serving(port: u16) -> bool {
     let Ok(channel) = Channel::from_shared(format!("http://127.0.0.1:{port}"))
         .map(|endpoint| endpoint.connect_lazy())
     else {

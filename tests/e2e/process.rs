@@ -126,6 +126,12 @@ impl Process {
         }
     }
 
+    /// Kills the process abruptly (SIGKILL) and reaps it.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and returns the exit code, or `None` if it had to be killed after `timeout`.
     ///
     /// Async on purpose: the test's own gRPC connections must keep being driven while the

@@ -1,0 +1,232 @@
+//! Following one conversation for one socket: live events from the bus, in `seq` order, with
+//! gaps filled from conversation-history.
+//!
+//! A follower subscribes *before* it reads history, then delivers everything history has after
+//! the starting point, then live events, dropping any `seq` it already delivered. A live message
+//! that skips numbers (a lost or reordered delivery) makes it read the missing ones from history
+//! first. So a socket sees each message once, in order, with no gap — or is closed (1013) when
+//! history cannot be read, and resumes later.
+
+use super::Outbound;
+use super::protocol::{AgentRef, ServerFrame};
+use super::view;
+use crate::state::Gateway;
+use futures_util::StreamExt;
+use prost::Message as _;
+use std::sync::Arc;
+use switchboard_proto::events::v1::{Envelope, envelope::Payload};
+use switchboard_proto::history::v1 as history_pb;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// Page size when reading history.
+const PAGE: u32 = 500;
+
+/// Who is following, for typing echo suppression and error reporting.
+#[derive(Debug, Clone)]
+pub struct Follower {
+    pub gateway: Arc<Gateway>,
+    pub outbound: Outbound,
+    pub workspace_id: Uuid,
+    /// This socket's id; its own typing events are not echoed back.
+    pub connection_id: String,
+}
+
+/// Where a follower starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    /// Deliver messages with `seq > after_seq`.
+    pub after_seq: u64,
+    /// Send `resumed` once the backlog is delivered (answer to a `resume` frame).
+    pub announce: bool,
+}
+
+/// Typing indicator as carried on the live subject.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct TypingEvent {
+    pub conversation_id: String,
+    pub state: bool,
+    pub sender: super::protocol::Sender,
+    pub connection_id: String,
+}
+
+/// Subscribes to the conversation, then spawns the task that delivers it.
+pub async fn start(
+    follower: Follower,
+    conversation_id: Uuid,
+    start: Start,
+) -> Result<JoinHandle<()>, ()> {
+    let id = conversation_id.to_string();
+    let subjects = &follower.gateway.subjects;
+    let stored = follower
+        .gateway
+        .bus
+        .subscribe(&subjects.conversation_all(&id))
+        .await;
+    let live = follower
+        .gateway
+        .bus
+        .subscribe(&subjects.conversation_live(&id))
+        .await;
+    let (Ok(stored), Ok(live)) = (stored, live) else {
+        tracing::warn!(conversation_id = %id, "cannot subscribe to conversation");
+        return Err(());
+    };
+    let events = futures_util::stream::select(stored, live);
+    Ok(tokio::spawn(run(follower, conversation_id, start, events)))
+}
+
+async fn run(
+    follower: Follower,
+    conversation_id: Uuid,
+    start: Start,
+    mut events: futures_util::stream::Select<
+        switchboard_platform::bus::Subscription,
+        switchboard_platform::bus::Subscription,
+    >,
+) {
+    let mut last = start.after_seq;
+    match catch_up(&follower, conversation_id, &mut last).await {
+        Ok(complete) => {
+            if start.announce {
+                follower.outbound.send(&ServerFrame::Resumed {
+                    conversation_id: conversation_id.to_string(),
+                    recovered: complete,
+                    last_seq: last,
+                });
+            }
+        }
+        Err(()) => return history_down(&follower),
+    }
+    loop {
+        let event = tokio::select! {
+            () = follower.outbound.closed() => return,
+            event = events.next() => event,
+        };
+        let Some(event) = event else { return };
+        if event.subject.ends_with(".typing") {
+            typing(&follower, &event.payload);
+            continue;
+        }
+        let Ok(envelope) = Envelope::decode(event.payload.as_ref()) else {
+            tracing::warn!(subject = %event.subject, "undecodable event ignored");
+            continue;
+        };
+        match envelope.payload {
+            Some(Payload::MessageAppended(appended)) => {
+                let Some(message) = appended.message else {
+                    continue;
+                };
+                if message.seq <= last {
+                    continue;
+                }
+                if message.seq == last + 1 {
+                    last = message.seq;
+                    follower.outbound.send(&view::message(&message));
+                } else if catch_up(&follower, conversation_id, &mut last)
+                    .await
+                    .is_err()
+                {
+                    return history_down(&follower);
+                }
+            }
+            Some(Payload::ConversationAssigned(assigned)) => {
+                if let Some(conversation) = assigned.conversation {
+                    state_changed(&follower, &conversation).await;
+                }
+            }
+            Some(Payload::ConversationClosed(closed)) => {
+                if let Some(conversation) = closed.conversation {
+                    state_changed(&follower, &conversation).await;
+                }
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Delivers every stored message after `last`; returns whether all were delivered (false when
+/// the replay limit stopped it).
+async fn catch_up(follower: &Follower, conversation_id: Uuid, last: &mut u64) -> Result<bool, ()> {
+    let limit = follower.gateway.config.replay_limit;
+    let mut delivered = 0usize;
+    loop {
+        let request = history_pb::ListMessagesRequest {
+            workspace_id: follower.workspace_id.to_string(),
+            conversation_id: conversation_id.to_string(),
+            after_seq: *last,
+            page: Some(switchboard_proto::common::v1::PageRequest { limit: PAGE }),
+        };
+        let page = match follower
+            .gateway
+            .peers
+            .history
+            .clone()
+            .list_messages(request)
+            .await
+        {
+            Ok(page) => page.into_inner(),
+            Err(status) => {
+                tracing::warn!(%conversation_id, %status, "cannot read history");
+                return Err(());
+            }
+        };
+        for message in &page.messages {
+            if message.seq != *last + 1 {
+                // History itself is gapless; anything else is a bug worth shouting about.
+                tracing::error!(%conversation_id, expected = *last + 1, got = message.seq, "history returned a gap");
+                return Err(());
+            }
+            *last = message.seq;
+            if !follower.outbound.send(&view::message(message)) {
+                return Ok(false);
+            }
+            delivered += 1;
+        }
+        if !page.has_more {
+            return Ok(true);
+        }
+        if delivered >= limit {
+            return Ok(false);
+        }
+    }
+}
+
+fn history_down(follower: &Follower) {
+    follower
+        .outbound
+        .close_with(1013, "history unavailable; reconnect and resume");
+}
+
+async fn state_changed(follower: &Follower, conversation: &history_pb::Conversation) {
+    let agent = match &conversation.assigned_agent_id {
+        Some(agent_id) => Some(AgentRef {
+            id: agent_id.clone(),
+            name: follower
+                .gateway
+                .agent_name(&conversation.workspace_id, agent_id)
+                .await,
+        }),
+        None => None,
+    };
+    follower.outbound.send(&ServerFrame::Conversation {
+        conversation_id: conversation.id.clone(),
+        status: view::status(conversation.status),
+        agent,
+    });
+}
+
+fn typing(follower: &Follower, payload: &[u8]) {
+    let Ok(event) = serde_json::from_slice::<TypingEvent>(payload) else {
+        return;
+    };
+    if event.connection_id == follower.connection_id {
+        return;
+    }
+    follower.outbound.send(&ServerFrame::Typing {
+        conversation_id: event.conversation_id,
+        state: event.state,
+        sender: event.sender,
+    });
+}

@@ -1,0 +1,320 @@
+//! Wire protocol v1: the JSON text frames of `/v1/visitor/ws` and `/v1/agent/ws`.
+//!
+//! Every frame is an object with a `"type"`. Parsing reports *why* a frame is bad with a stable
+//! code (see [`ErrorCode`]), so a client can react without reading messages. docs/protocol.md is
+//! the reference; keep the two in step.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A frame sent by a browser.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Unknown fields are ignored, so clients can add fields without breaking older gateways.
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Agents only, first frame: the token from `POST /v1/auth/login`.
+    Auth { token: String },
+    /// A message to a conversation; a visitor may omit `conversation_id`.
+    Message {
+        client_msg_id: String,
+        text: String,
+        #[serde(default)]
+        conversation_id: Option<String>,
+    },
+    /// Replay every message with `seq > after_seq`, then continue live.
+    Resume {
+        conversation_id: String,
+        after_seq: u64,
+    },
+    /// Typing indicator.
+    Typing {
+        conversation_id: String,
+        state: bool,
+    },
+    /// Close a conversation.
+    Close { conversation_id: String },
+    /// Agents: set your availability (`online`, `away` or `offline`).
+    Status { status: String },
+    /// Application-level keep-alive; answered by `pong`.
+    Ping,
+}
+
+/// Answer to an agent's `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusView {
+    pub status: String,
+}
+
+const KNOWN_TYPES: [&str; 7] = [
+    "auth", "message", "resume", "typing", "close", "status", "ping",
+];
+
+/// Stable error codes of `error` frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not JSON.
+    InvalidJson,
+    /// The frame is JSON but not a valid frame (not an object, no `type`, missing or wrong-typed
+    /// fields).
+    InvalidFrame,
+    /// `type` is not one the protocol knows.
+    UnknownType,
+    /// Binary frames are not part of the protocol.
+    BinaryNotSupported,
+    /// `client_msg_id` is empty, too long or not printable ASCII.
+    InvalidClientMsgId,
+    /// `text` is empty.
+    EmptyMessage,
+    /// `text` is longer than the configured limit.
+    MessageTooLong,
+    /// The conversation does not exist or is not visible to this client.
+    ConversationNotFound,
+    /// An agent wrote to (or closed) a conversation not assigned to it.
+    NotAssigned,
+    /// The conversation is closed.
+    ConversationClosed,
+    /// Too many frames per second.
+    RateLimited,
+    /// An agent socket sent something before `auth`.
+    AuthRequired,
+    /// The token is unknown or expired.
+    InvalidToken,
+    /// The site key names no workspace.
+    InvalidSiteKey,
+    /// This visitor has too many open sockets.
+    TooManyConnections,
+    /// A service behind the gateway is down; retry.
+    Unavailable,
+    /// Something failed inside; nothing was changed that the client was told about.
+    Internal,
+}
+
+/// Why a text frame could not be parsed, with the `client_msg_id` it carried, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub client_msg_id: Option<String>,
+}
+
+/// Parses a text frame.
+pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
+    let value: Value = serde_json::from_str(text).map_err(|_| FrameError {
+        code: ErrorCode::InvalidJson,
+        message: "frame is not valid JSON".into(),
+        client_msg_id: None,
+    })?;
+    let client_msg_id = value
+        .get("client_msg_id")
+        .and_then(Value::as_str)
+        .map(|id| id.chars().take(64).collect());
+    let fail = |code, message: String| FrameError {
+        code,
+        message,
+        client_msg_id: client_msg_id.clone(),
+    };
+    let Some(kind) = value.get("type").and_then(Value::as_str) else {
+        return Err(fail(
+            ErrorCode::InvalidFrame,
+            "frame must be an object with a string \"type\"".into(),
+        ));
+    };
+    if !KNOWN_TYPES.contains(&kind) {
+        return Err(fail(
+            ErrorCode::UnknownType,
+            format!("unknown frame type {:?}", truncate(kind)),
+        ));
+    }
+    serde_json::from_value(value.clone())
+        .map_err(|error| fail(ErrorCode::InvalidFrame, error.to_string()))
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(32).collect()
+}
+
+/// Who wrote a message or is typing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sender {
+    /// `visitor`, `agent` or `system`.
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+}
+
+/// An agent as a visitor sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// A conversation as a client sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConversationView {
+    pub id: String,
+    pub visitor_id: String,
+    pub department: Option<String>,
+    /// `queued`, `assigned` or `closed`.
+    pub status: &'static str,
+    pub agent_id: Option<String>,
+    pub last_seq: u64,
+}
+
+/// A frame sent by the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// First frame of a visitor socket.
+    #[serde(rename = "welcome")]
+    VisitorWelcome {
+        visitor_id: String,
+        visitor_token: String,
+        /// The visitor's open conversation; send `resume` to receive it.
+        conversation: Option<ConversationView>,
+    },
+    /// Answer to an agent's `auth`.
+    #[serde(rename = "welcome")]
+    AgentWelcome {
+        agent_id: String,
+        name: String,
+        workspace_id: String,
+        /// Open conversations assigned to the agent; send `resume` for those you show.
+        conversations: Vec<ConversationView>,
+        /// `online`, `away` or `offline`.
+        status: String,
+    },
+    /// The message is committed; sent only after the database commit.
+    Ack {
+        client_msg_id: String,
+        conversation_id: String,
+        seq: u64,
+        duplicate: bool,
+    },
+    /// A message of a conversation, in `seq` order without gaps.
+    Message {
+        conversation_id: String,
+        seq: u64,
+        client_msg_id: String,
+        sender: Sender,
+        text: String,
+        /// RFC 3339.
+        created_at: String,
+    },
+    /// Agents: a conversation was assigned to you.
+    Assigned { conversation: ConversationView },
+    /// A conversation's state changed.
+    Conversation {
+        conversation_id: String,
+        status: &'static str,
+        agent: Option<AgentRef>,
+    },
+    /// Replay after `resume` is complete; `recovered: false` means page through history.
+    Resumed {
+        conversation_id: String,
+        recovered: bool,
+        last_seq: u64,
+    },
+    /// Someone else is typing (or stopped).
+    Typing {
+        conversation_id: String,
+        state: bool,
+        sender: Sender,
+    },
+    /// Answer to `ping`.
+    Pong,
+    /// Agents: your availability changed (answer to `status`).
+    Status { status: String },
+    /// The last frame could not be processed; nothing was changed.
+    Error {
+        code: ErrorCode,
+        message: String,
+        client_msg_id: Option<String>,
+    },
+}
+
+impl ServerFrame {
+    /// Returns an error frame.
+    pub fn error(
+        code: ErrorCode,
+        message: impl Into<String>,
+        client_msg_id: Option<String>,
+    ) -> Self {
+        Self::Error {
+            code,
+            message: message.into(),
+            client_msg_id,
+        }
+    }
+
+    /// Serialises the frame.
+    pub fn to_text(&self) -> String {
+        // Serialising these plain structs cannot fail; an empty frame would be a bug, not a crash.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_client_frame() {
+        assert_eq!(parse(r#"{"type":"ping"}"#), Ok(ClientFrame::Ping));
+        assert_eq!(
+            parse(r#"{"type":"message","client_msg_id":"a","text":"hi"}"#),
+            Ok(ClientFrame::Message {
+                client_msg_id: "a".into(),
+                text: "hi".into(),
+                conversation_id: None
+            })
+        );
+        assert_eq!(
+            parse(r#"{"type":"resume","conversation_id":"c","after_seq":3}"#),
+            Ok(ClientFrame::Resume {
+                conversation_id: "c".into(),
+                after_seq: 3
+            })
+        );
+        assert!(matches!(
+            parse(r#"{"type":"typing","conversation_id":"c","state":true}"#),
+            Ok(ClientFrame::Typing { state: true, .. })
+        ));
+    }
+
+    #[test]
+    fn reports_why_a_frame_is_bad() {
+        let code = |text: &str| parse(text).map_err(|error| error.code).err();
+        assert_eq!(code("not json"), Some(ErrorCode::InvalidJson));
+        assert_eq!(code("[1,2]"), Some(ErrorCode::InvalidFrame));
+        assert_eq!(code(r#"{"type":7}"#), Some(ErrorCode::InvalidFrame));
+        assert_eq!(code(r#"{"type":"dance"}"#), Some(ErrorCode::UnknownType));
+        assert_eq!(
+            code(r#"{"type":"message","text":"hi"}"#),
+            Some(ErrorCode::InvalidFrame)
+        );
+        assert_eq!(
+            code(r#"{"type":"resume","conversation_id":"c","after_seq":"x"}"#),
+            Some(ErrorCode::InvalidFrame)
+        );
+        assert_eq!(parse(r#"{"type":"ping","extra":1}"#), Ok(ClientFrame::Ping));
+        let error = parse(r#"{"type":"message","client_msg_id":"m1"}"#).expect_err("missing text");
+        assert_eq!(error.client_msg_id.as_deref(), Some("m1"));
+        assert!(error.message.contains("text"));
+    }
+
+    #[test]
+    fn serialises_server_frames_with_their_type() {
+        let text = ServerFrame::Pong.to_text();
+        assert_eq!(text, r#"{"type":"pong"}"#);
+        let error = ServerFrame::error(ErrorCode::RateLimited, "slow down", None).to_text();
+        assert!(error.contains(r#""code":"rate_limited""#));
+        let welcome = ServerFrame::VisitorWelcome {
+            visitor_id: "v".into(),
+            visitor_token: "t".into(),
+            conversation: None,
+        };
+        assert!(welcome.to_text().starts_with(r#"{"type":"welcome""#));
+    }
+}

@@ -1,0 +1,785 @@
+//! One socket's conversation with the gateway: identification, then frame by frame.
+
+use super::follow::{self, Follower, Start, TypingEvent};
+use super::limits::{ConnectionSlot, RateLimiter};
+use super::protocol::{self, ClientFrame, ErrorCode, Sender, ServerFrame};
+use super::{Inbound, Outbound, VisitorQuery, next_text, view};
+use crate::state::Gateway;
+use axum::extract::ws::WebSocket;
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
+use prost::Message as _;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use switchboard_proto::agent::v1 as agent_pb;
+use switchboard_proto::common::v1::{ConversationStatus, SenderKind};
+use switchboard_proto::events::v1::{Envelope, envelope::Payload};
+use switchboard_proto::history::v1 as history_pb;
+use tokio::task::JoinHandle;
+use tonic::Code;
+use uuid::Uuid;
+
+/// Who is on the other end.
+#[derive(Debug, Clone)]
+enum Identity {
+    Visitor { visitor_id: Uuid, name: String },
+    Agent { agent_id: Uuid, name: String },
+}
+
+/// The conversations a socket follows, shared with its agent-inbox task.
+type Follows = Arc<Mutex<HashMap<Uuid, JoinHandle<()>>>>;
+
+struct Session {
+    gateway: Arc<Gateway>,
+    outbound: Outbound,
+    workspace_id: Uuid,
+    identity: Identity,
+    connection_id: String,
+    follows: Follows,
+    limiter: RateLimiter,
+    /// Visitors: the conversation a message without `conversation_id` goes to.
+    open_conversation: Option<Uuid>,
+}
+
+/// Runs a visitor socket.
+pub(super) async fn visitor(
+    gateway: Arc<Gateway>,
+    outbound: Outbound,
+    mut reader: SplitStream<WebSocket>,
+    query: VisitorQuery,
+    user_agent: Option<String>,
+) {
+    let Some((session, _slot)) = identify_visitor(&gateway, &outbound, query, user_agent).await
+    else {
+        return;
+    };
+    session.run(&mut reader).await;
+}
+
+async fn identify_visitor(
+    gateway: &Arc<Gateway>,
+    outbound: &Outbound,
+    query: VisitorQuery,
+    user_agent: Option<String>,
+) -> Option<(Session, ConnectionSlot)> {
+    let refuse = |code: ErrorCode, message: &str, close: u16| {
+        outbound.send(&ServerFrame::error(code, message, None));
+        outbound.close_with(close, message);
+    };
+    let site_key = query.site_key.unwrap_or_default();
+    let workspace = match gateway
+        .peers
+        .agents
+        .clone()
+        .get_workspace_by_site_key(agent_pb::GetWorkspaceBySiteKeyRequest { site_key })
+        .await
+    {
+        Ok(response) => response.into_inner().workspace,
+        Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => None,
+        Err(_) => {
+            refuse(ErrorCode::Unavailable, "service unavailable, retry", 1013);
+            return None;
+        }
+    };
+    let Some(workspace_id) = workspace.and_then(|workspace| Uuid::parse_str(&workspace.id).ok())
+    else {
+        refuse(ErrorCode::InvalidSiteKey, "unknown site key", 1008);
+        return None;
+    };
+    let mut metadata = HashMap::new();
+    if let Some(agent) = user_agent {
+        metadata.insert("user_agent".to_owned(), agent);
+    }
+    if let Some(page) = query.page_url {
+        metadata.insert("page_url".to_owned(), page.chars().take(1000).collect());
+    }
+    // A malformed token is treated like none: the browser simply becomes a new visitor.
+    let token = query.visitor_token.filter(|token| {
+        !token.is_empty() && token.len() <= 128 && token.bytes().all(|byte| byte.is_ascii_graphic())
+    });
+    let upserted = gateway
+        .peers
+        .history
+        .clone()
+        .upsert_visitor(history_pb::UpsertVisitorRequest {
+            workspace_id: workspace_id.to_string(),
+            visitor_token: token,
+            metadata,
+            ..Default::default()
+        })
+        .await;
+    let Ok(upserted) = upserted.map(tonic::Response::into_inner) else {
+        refuse(ErrorCode::Unavailable, "service unavailable, retry", 1013);
+        return None;
+    };
+    let visitor = upserted.visitor?;
+    let visitor_id = Uuid::parse_str(&visitor.id).ok()?;
+    let Some(slot) = gateway
+        .visitors
+        .acquire(visitor_id, gateway.config.max_connections_per_visitor)
+    else {
+        refuse(
+            ErrorCode::TooManyConnections,
+            "too many open connections",
+            1008,
+        );
+        return None;
+    };
+    let mut session = Session::new(
+        gateway.clone(),
+        outbound.clone(),
+        workspace_id,
+        Identity::Visitor {
+            visitor_id,
+            name: visitor.display_name,
+        },
+    );
+    let open = gateway
+        .peers
+        .history
+        .clone()
+        .list_conversations(history_pb::ListConversationsRequest {
+            workspace_id: workspace_id.to_string(),
+            visitor_id: Some(visitor_id.to_string()),
+            page: Some(switchboard_proto::common::v1::PageRequest { limit: 10 }),
+            ..Default::default()
+        })
+        .await
+        .ok()
+        .and_then(|response| {
+            response
+                .into_inner()
+                .conversations
+                .into_iter()
+                .find(|conversation| conversation.status != ConversationStatus::Closed as i32)
+        });
+    session.send(ServerFrame::VisitorWelcome {
+        visitor_id: visitor_id.to_string(),
+        visitor_token: upserted.visitor_token,
+        conversation: open.as_ref().map(view::conversation),
+    });
+    // Not followed yet: the client resumes from its own last seq, so that what it receives
+    // stays in order and without duplicates.
+    session.open_conversation =
+        open.and_then(|conversation| Uuid::parse_str(&conversation.id).ok());
+    Some((session, slot))
+}
+
+/// Runs an agent socket: `auth` first, within the configured time.
+pub(super) async fn agent(
+    gateway: Arc<Gateway>,
+    outbound: Outbound,
+    mut reader: SplitStream<WebSocket>,
+) {
+    let deadline = Duration::from_secs(gateway.config.auth_timeout_secs.max(1));
+    let first = tokio::time::timeout(deadline, next_text(&mut reader, &outbound, &gateway)).await;
+    let refuse = |code: ErrorCode, message: &str| {
+        outbound.send(&ServerFrame::error(code, message, None));
+        outbound.close_with(1008, message);
+    };
+    let token = match first {
+        Err(_) => return refuse(ErrorCode::AuthRequired, "no auth frame in time"),
+        Ok(Inbound::Gone) => return,
+        Ok(Inbound::Text(text)) => match protocol::parse(&text) {
+            Ok(ClientFrame::Auth { token }) => token,
+            _ => return refuse(ErrorCode::AuthRequired, "the first frame must be auth"),
+        },
+    };
+    let validated = gateway
+        .peers
+        .agents
+        .clone()
+        .validate_token(agent_pb::ValidateTokenRequest { token })
+        .await;
+    let (agent, workspace) = match validated.map(tonic::Response::into_inner) {
+        Ok(agent_pb::ValidateTokenResponse {
+            agent: Some(agent),
+            workspace: Some(workspace),
+        }) => (agent, workspace),
+        Ok(_) => return refuse(ErrorCode::InvalidToken, "invalid or expired token"),
+        Err(status) if status.code() == Code::Unauthenticated => {
+            return refuse(ErrorCode::InvalidToken, "invalid or expired token");
+        }
+        Err(_) => {
+            outbound.send(&ServerFrame::error(
+                ErrorCode::Unavailable,
+                "service unavailable, retry",
+                None,
+            ));
+            return outbound.close_with(1013, "service unavailable");
+        }
+    };
+    let (Ok(agent_id), Ok(workspace_id)) =
+        (Uuid::parse_str(&agent.id), Uuid::parse_str(&workspace.id))
+    else {
+        return refuse(ErrorCode::InvalidToken, "invalid or expired token");
+    };
+    let session = Session::new(
+        gateway.clone(),
+        outbound.clone(),
+        workspace_id,
+        Identity::Agent {
+            agent_id,
+            name: agent.name.clone(),
+        },
+    );
+    // Subscribe to the inbox before listing, so no assignment falls between the two.
+    let inbox = match gateway
+        .bus
+        .subscribe(&gateway.subjects.agent_inbox(&agent.id))
+        .await
+    {
+        Ok(inbox) => inbox,
+        Err(_) => {
+            outbound.send(&ServerFrame::error(
+                ErrorCode::Unavailable,
+                "service unavailable, retry",
+                None,
+            ));
+            return outbound.close_with(1013, "service unavailable");
+        }
+    };
+    let assigned = gateway
+        .peers
+        .history
+        .clone()
+        .list_conversations(history_pb::ListConversationsRequest {
+            workspace_id: workspace.id.clone(),
+            agent_id: Some(agent.id.clone()),
+            status: ConversationStatus::Assigned as i32,
+            page: Some(switchboard_proto::common::v1::PageRequest { limit: 500 }),
+            ..Default::default()
+        })
+        .await
+        .map(|response| response.into_inner().conversations)
+        .unwrap_or_default();
+    session.send(ServerFrame::AgentWelcome {
+        agent_id: agent.id.clone(),
+        name: agent.name,
+        workspace_id: workspace.id,
+        conversations: assigned.iter().map(view::conversation).collect(),
+        status: view::agent_status(agent.status).to_owned(),
+    });
+    let inbox_task = tokio::spawn(watch_inbox(
+        session.follower(),
+        session.follows.clone(),
+        agent_id,
+        inbox,
+    ));
+    session.run(&mut reader).await;
+    inbox_task.abort();
+}
+
+/// Tells an agent about each conversation assigned to it and starts following it from the
+/// beginning, so the visitor's first messages arrive right after `assigned`.
+async fn watch_inbox(
+    follower: Follower,
+    follows: Follows,
+    agent_id: Uuid,
+    mut inbox: switchboard_platform::bus::Subscription,
+) {
+    loop {
+        let event = tokio::select! {
+            () = follower.outbound.closed() => return,
+            event = inbox.next() => event,
+        };
+        let Some(event) = event else { return };
+        let Ok(Envelope {
+            payload: Some(Payload::ConversationAssigned(assigned)),
+            ..
+        }) = Envelope::decode(event.payload.as_ref())
+        else {
+            continue;
+        };
+        let Some(conversation) = assigned.conversation else {
+            continue;
+        };
+        let (Some(holder), Ok(id)) = (
+            conversation.assigned_agent_id.as_deref(),
+            Uuid::parse_str(&conversation.id),
+        ) else {
+            continue;
+        };
+        if holder != agent_id.to_string() || is_following(&follows, id) {
+            continue;
+        }
+        follower.outbound.send(&ServerFrame::Assigned {
+            conversation: view::conversation(&conversation),
+        });
+        let start = Start {
+            after_seq: 0,
+            announce: false,
+        };
+        if let Ok(task) = follow::start(follower.clone(), id, start).await {
+            replace_follow(&follows, id, task);
+        }
+    }
+}
+
+fn is_following(follows: &Follows, id: Uuid) -> bool {
+    follows
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&id)
+        .is_some_and(|task| !task.is_finished())
+}
+
+fn replace_follow(follows: &Follows, id: Uuid, task: JoinHandle<()>) {
+    let previous = follows
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(id, task);
+    if let Some(previous) = previous {
+        previous.abort();
+    }
+}
+
+impl Session {
+    fn new(
+        gateway: Arc<Gateway>,
+        outbound: Outbound,
+        workspace_id: Uuid,
+        identity: Identity,
+    ) -> Self {
+        let limiter = RateLimiter::new(
+            gateway.config.frames_per_second,
+            gateway.config.frames_burst,
+            Instant::now(),
+        );
+        Self {
+            gateway,
+            outbound,
+            workspace_id,
+            identity,
+            connection_id: Uuid::new_v4().to_string(),
+            follows: Arc::default(),
+            limiter,
+            open_conversation: None,
+        }
+    }
+
+    fn follower(&self) -> Follower {
+        Follower {
+            gateway: self.gateway.clone(),
+            outbound: self.outbound.clone(),
+            workspace_id: self.workspace_id,
+            connection_id: self.connection_id.clone(),
+        }
+    }
+
+    fn send(&self, frame: ServerFrame) {
+        self.outbound.send(&frame);
+    }
+
+    fn fail(&self, code: ErrorCode, message: impl Into<String>, client_msg_id: Option<String>) {
+        self.send(ServerFrame::error(code, message, client_msg_id));
+    }
+
+    /// Follows `id` from `after_seq`, replacing any follower it had.
+    async fn follow(&self, id: Uuid, after_seq: u64, announce: bool) -> bool {
+        match follow::start(
+            self.follower(),
+            id,
+            Start {
+                after_seq,
+                announce,
+            },
+        )
+        .await
+        {
+            Ok(task) => {
+                replace_follow(&self.follows, id, task);
+                true
+            }
+            Err(()) => {
+                self.fail(
+                    ErrorCode::Unavailable,
+                    "cannot follow the conversation, retry",
+                    None,
+                );
+                false
+            }
+        }
+    }
+
+    async fn run(mut self, reader: &mut SplitStream<WebSocket>) {
+        while let Inbound::Text(text) = next_text(reader, &self.outbound, &self.gateway).await {
+            if !self.limiter.allow(Instant::now()) {
+                let client_msg_id = protocol::parse(&text)
+                    .err()
+                    .and_then(|error| error.client_msg_id);
+                self.fail(
+                    ErrorCode::RateLimited,
+                    "too many frames, slow down",
+                    client_msg_id,
+                );
+                continue;
+            }
+            match protocol::parse(&text) {
+                Ok(frame) => self.handle(frame).await,
+                Err(error) => self.fail(error.code, error.message, error.client_msg_id),
+            }
+        }
+        for (_, task) in self
+            .follows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .drain()
+        {
+            task.abort();
+        }
+    }
+
+    async fn handle(&mut self, frame: ClientFrame) {
+        match frame {
+            ClientFrame::Ping => self.send(ServerFrame::Pong),
+            ClientFrame::Auth { .. } => {
+                self.fail(ErrorCode::InvalidFrame, "already authenticated", None)
+            }
+            ClientFrame::Message {
+                client_msg_id,
+                text,
+                conversation_id,
+            } => self.message(client_msg_id, text, conversation_id).await,
+            ClientFrame::Resume {
+                conversation_id,
+                after_seq,
+            } => {
+                if let Some(conversation) = self.visible(&conversation_id, None).await
+                    && let Ok(id) = Uuid::parse_str(&conversation.id)
+                {
+                    self.follow(id, after_seq, true).await;
+                }
+            }
+            ClientFrame::Typing {
+                conversation_id,
+                state,
+            } => {
+                if let Some(conversation) = self.visible(&conversation_id, None).await {
+                    self.typing(&conversation.id, state).await;
+                }
+            }
+            ClientFrame::Close { conversation_id } => self.close(&conversation_id).await,
+            ClientFrame::Status { status } => self.status(&status).await,
+        }
+    }
+
+    /// Returns the conversation when this client may see it; otherwise reports why.
+    async fn visible(
+        &self,
+        conversation_id: &str,
+        client_msg_id: Option<&str>,
+    ) -> Option<history_pb::Conversation> {
+        let not_found = || {
+            self.fail(
+                ErrorCode::ConversationNotFound,
+                "conversation not found",
+                client_msg_id.map(ToOwned::to_owned),
+            );
+        };
+        if Uuid::parse_str(conversation_id).is_err() {
+            not_found();
+            return None;
+        }
+        let request = history_pb::GetConversationRequest {
+            workspace_id: self.workspace_id.to_string(),
+            conversation_id: conversation_id.to_owned(),
+        };
+        let conversation = match self
+            .gateway
+            .peers
+            .history
+            .clone()
+            .get_conversation(request)
+            .await
+        {
+            Ok(response) => response.into_inner().conversation,
+            Err(status) => {
+                self.service_error(&status, client_msg_id);
+                return None;
+            }
+        };
+        let conversation = conversation?;
+        match &self.identity {
+            // A visitor sees only its own conversations; anything else "does not exist".
+            Identity::Visitor { visitor_id, .. }
+                if conversation.visitor_id != visitor_id.to_string() =>
+            {
+                not_found();
+                None
+            }
+            _ => Some(conversation),
+        }
+    }
+
+    fn service_error(&self, status: &tonic::Status, client_msg_id: Option<&str>) {
+        let (code, message) = match status.code() {
+            Code::NotFound => (ErrorCode::ConversationNotFound, "conversation not found"),
+            Code::PermissionDenied => (
+                ErrorCode::NotAssigned,
+                "the conversation is not assigned to you",
+            ),
+            Code::FailedPrecondition => {
+                (ErrorCode::ConversationClosed, "the conversation is closed")
+            }
+            Code::InvalidArgument => (ErrorCode::InvalidFrame, status.message()),
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+                (ErrorCode::Unavailable, "service unavailable, retry")
+            }
+            _ => {
+                tracing::error!(code = ?status.code(), message = status.message(), "service call failed");
+                (ErrorCode::Internal, "internal error")
+            }
+        };
+        self.fail(code, message, client_msg_id.map(ToOwned::to_owned));
+    }
+
+    async fn message(
+        &mut self,
+        client_msg_id: String,
+        text: String,
+        conversation_id: Option<String>,
+    ) {
+        let id = Some(client_msg_id.clone());
+        if client_msg_id.is_empty()
+            || client_msg_id.len() > 64
+            || !client_msg_id.bytes().all(|b| b.is_ascii_graphic())
+        {
+            let shown = client_msg_id.chars().take(64).collect::<String>();
+            return self.fail(
+                ErrorCode::InvalidClientMsgId,
+                "client_msg_id must be 1-64 printable ASCII characters",
+                Some(shown).filter(|shown| !shown.is_empty()),
+            );
+        }
+        if text.trim().is_empty() {
+            return self.fail(ErrorCode::EmptyMessage, "text must not be empty", id);
+        }
+        if text.len() > self.gateway.config.max_text_bytes {
+            return self.fail(
+                ErrorCode::MessageTooLong,
+                format!(
+                    "text must be at most {} bytes",
+                    self.gateway.config.max_text_bytes
+                ),
+                id,
+            );
+        }
+        let conversation_id = match (conversation_id, &self.identity) {
+            (Some(given), _) => {
+                let Some(conversation) = self.visible(&given, Some(&client_msg_id)).await else {
+                    return;
+                };
+                let Ok(uuid) = Uuid::parse_str(&conversation.id) else {
+                    return;
+                };
+                if !is_following(&self.follows, uuid)
+                    && !self.follow(uuid, conversation.last_seq, false).await
+                {
+                    return;
+                }
+                uuid
+            }
+            (None, Identity::Agent { .. }) => {
+                return self.fail(ErrorCode::InvalidFrame, "conversation_id is required", id);
+            }
+            (None, Identity::Visitor { .. }) => {
+                match self.visitor_conversation(&client_msg_id).await {
+                    Some(uuid) => uuid,
+                    None => return,
+                }
+            }
+        };
+        let (sender_kind, sender_id, sender_name) = match &self.identity {
+            Identity::Visitor { visitor_id, name } => (SenderKind::Visitor, visitor_id, name),
+            Identity::Agent { agent_id, name } => (SenderKind::Agent, agent_id, name),
+        };
+        let request = history_pb::AppendMessageRequest {
+            workspace_id: self.workspace_id.to_string(),
+            conversation_id: conversation_id.to_string(),
+            sender_kind: sender_kind as i32,
+            sender_id: sender_id.to_string(),
+            client_msg_id: client_msg_id.clone(),
+            text,
+            sender_name: sender_name.clone(),
+        };
+        match self
+            .gateway
+            .peers
+            .history
+            .clone()
+            .append_message(request)
+            .await
+        {
+            Ok(response) => {
+                let response = response.into_inner();
+                let seq = response.message.map_or(0, |message| message.seq);
+                self.send(ServerFrame::Ack {
+                    client_msg_id,
+                    conversation_id: conversation_id.to_string(),
+                    seq,
+                    duplicate: response.duplicate,
+                });
+            }
+            Err(status) => {
+                if status.code() == Code::FailedPrecondition
+                    && self.open_conversation == Some(conversation_id)
+                {
+                    self.open_conversation = None;
+                }
+                self.service_error(&status, Some(&client_msg_id));
+            }
+        }
+    }
+
+    /// Returns the visitor's open conversation, opening (and following) a new one if needed.
+    async fn visitor_conversation(&mut self, client_msg_id: &str) -> Option<Uuid> {
+        if let Some(open) = self.open_conversation {
+            if is_following(&self.follows, open) {
+                return Some(open);
+            }
+            // Known from the welcome but not followed on this socket yet.
+            let conversation = self.visible(&open.to_string(), Some(client_msg_id)).await?;
+            if conversation.status != ConversationStatus::Closed as i32 {
+                return self
+                    .follow(open, conversation.last_seq, false)
+                    .await
+                    .then_some(open);
+            }
+            self.open_conversation = None;
+        }
+        let Identity::Visitor { visitor_id, .. } = &self.identity else {
+            return None;
+        };
+        let request = history_pb::OpenConversationRequest {
+            workspace_id: self.workspace_id.to_string(),
+            visitor_id: visitor_id.to_string(),
+            department_id: None,
+        };
+        let opened = match self
+            .gateway
+            .peers
+            .history
+            .clone()
+            .open_conversation(request)
+            .await
+        {
+            Ok(response) => response.into_inner().conversation?,
+            Err(status) => {
+                self.service_error(&status, Some(client_msg_id));
+                return None;
+            }
+        };
+        let id = Uuid::parse_str(&opened.id).ok()?;
+        if !self.follow(id, 0, false).await {
+            return None;
+        }
+        self.open_conversation = Some(id);
+        self.send(ServerFrame::Conversation {
+            conversation_id: opened.id,
+            status: view::status(opened.status),
+            agent: None,
+        });
+        Some(id)
+    }
+
+    async fn typing(&self, conversation_id: &str, state: bool) {
+        let sender = match &self.identity {
+            Identity::Visitor { visitor_id, name } => Sender {
+                kind: "visitor".into(),
+                id: visitor_id.to_string(),
+                name: name.clone(),
+            },
+            Identity::Agent { agent_id, name } => Sender {
+                kind: "agent".into(),
+                id: agent_id.to_string(),
+                name: name.clone(),
+            },
+        };
+        let event = TypingEvent {
+            conversation_id: conversation_id.to_owned(),
+            state,
+            sender,
+            connection_id: self.connection_id.clone(),
+        };
+        let Ok(payload) = serde_json::to_vec(&event) else {
+            return;
+        };
+        let subject = self.gateway.subjects.conversation_typing(conversation_id);
+        if self
+            .gateway
+            .bus
+            .publish_live(&subject, payload.into())
+            .await
+            .is_err()
+        {
+            self.fail(ErrorCode::Unavailable, "service unavailable, retry", None);
+        }
+    }
+
+    async fn status(&self, status: &str) {
+        let Identity::Agent { agent_id, .. } = &self.identity else {
+            return self.fail(ErrorCode::InvalidFrame, "only agents have a status", None);
+        };
+        let Some(wanted) = view::agent_status_from(status) else {
+            return self.fail(
+                ErrorCode::InvalidFrame,
+                "status must be online, away or offline",
+                None,
+            );
+        };
+        let request = agent_pb::SetAgentStatusRequest {
+            workspace_id: self.workspace_id.to_string(),
+            agent_id: agent_id.to_string(),
+            status: wanted as i32,
+        };
+        match self
+            .gateway
+            .peers
+            .agents
+            .clone()
+            .set_agent_status(request)
+            .await
+        {
+            Ok(_) => self.send(ServerFrame::Status {
+                status: status.to_owned(),
+            }),
+            Err(status) => self.service_error(&status, None),
+        }
+    }
+
+    async fn close(&mut self, conversation_id: &str) {
+        let Some(conversation) = self.visible(conversation_id, None).await else {
+            return;
+        };
+        if let Identity::Agent { agent_id, .. } = &self.identity
+            && conversation.assigned_agent_id.as_deref() != Some(agent_id.to_string().as_str())
+        {
+            return self.fail(
+                ErrorCode::NotAssigned,
+                "the conversation is not assigned to you",
+                None,
+            );
+        }
+        let request = history_pb::CloseConversationRequest {
+            workspace_id: self.workspace_id.to_string(),
+            conversation_id: conversation.id.clone(),
+        };
+        match self
+            .gateway
+            .peers
+            .history
+            .clone()
+            .close_conversation(request)
+            .await
+        {
+            Ok(_) => {
+                if self.open_conversation.map(|id| id.to_string()) == Some(conversation.id) {
+                    self.open_conversation = None;
+                }
+            }
+            Err(status) => self.service_error(&status, None),
+        }
+    }
+}

@@ -1,0 +1,623 @@
+//! Protocol v1 end to end: visitor ↔ agent chat, resume on another gateway, crash recovery,
+//! idempotent retries, bad input and slow consumers — against the real binary.
+
+use crate::process::{Process, Switchboard};
+use crate::ws_client::WsClient;
+use crate::{STARTUP, grpc_serving, login, me, wait_healthy};
+use serde_json::{Value, json};
+use std::time::Duration;
+use switchboard_platform::testing::{TestDb, TestNats, free_port, wait_until};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+
+const ADMIN_EMAIL: &str = "admin@acme.example";
+const ADMIN_PASSWORD: &str = "correct-horse-battery";
+
+/// Every component in one process on a SQLite data directory.
+struct AllInOne {
+    process: Process,
+    base: String,
+    env: Vec<(&'static str, String)>,
+}
+
+impl AllInOne {
+    async fn start(data: &std::path::Path, extra: &[(&'static str, String)]) -> Self {
+        let port = free_port();
+        let mut env = vec![
+            ("SWITCHBOARD_DATA_DIR", data.display().to_string()),
+            ("SWITCHBOARD_HTTP_ADDR", format!("127.0.0.1:{port}")),
+            ("SWITCHBOARD_BOOTSTRAP_EMAIL", ADMIN_EMAIL.to_owned()),
+            ("SWITCHBOARD_BOOTSTRAP_PASSWORD", ADMIN_PASSWORD.to_owned()),
+        ];
+        env.extend_from_slice(extra);
+        let process = Process::start(Switchboard::AllInOne, &env);
+        let base = format!("http://127.0.0.1:{port}");
+        wait_healthy(&reqwest::Client::new(), &base).await;
+        Self { process, base, env }
+    }
+
+    /// Kills the process with SIGKILL and starts it again on the same data and port.
+    async fn crash_and_restart(&mut self) {
+        self.process.kill();
+        self.process = Process::start(Switchboard::AllInOne, &self.env);
+        wait_healthy(&reqwest::Client::new(), &self.base).await;
+    }
+}
+
+/// Services as separate processes on PostgreSQL + NATS, with `gateways` gateways.
+struct Distributed {
+    gateways: Vec<(Process, String)>,
+    services: Vec<Process>,
+}
+
+impl Distributed {
+    async fn start(gateways: usize) -> Self {
+        let db = TestDb::fresh().await;
+        let nats = TestNats::new();
+        let ports = [free_port(), free_port(), free_port()];
+        let url = |port: u16| format!("http://127.0.0.1:{port}");
+        let shared = vec![
+            ("SWITCHBOARD_DATABASE_URL", db.url.clone()),
+            ("SWITCHBOARD_NATS_URL", nats.url.clone()),
+            (
+                "SWITCHBOARD_SUBJECT_PREFIX",
+                nats.subjects.prefix().to_owned(),
+            ),
+            ("SWITCHBOARD_AGENTS_URL", url(ports[0])),
+            ("SWITCHBOARD_HISTORY_URL", url(ports[1])),
+            ("SWITCHBOARD_ROUTING_URL", url(ports[2])),
+            ("SWITCHBOARD_BOOTSTRAP_EMAIL", ADMIN_EMAIL.to_owned()),
+            ("SWITCHBOARD_BOOTSTRAP_PASSWORD", ADMIN_PASSWORD.to_owned()),
+        ];
+        let mut services = Vec::new();
+        for (command, port) in [
+            (Switchboard::Agents, ports[0]),
+            (Switchboard::History, ports[1]),
+            (Switchboard::Routing, ports[2]),
+        ] {
+            let mut env = shared.clone();
+            env.push(("SWITCHBOARD_GRPC_ADDR", format!("127.0.0.1:{port}")));
+            services.push(Process::start(command, &env));
+            wait_until(STARTUP, "service to serve", || grpc_serving(port)).await;
+        }
+        let mut started = Vec::new();
+        for _ in 0..gateways {
+            let port = free_port();
+            let mut env = shared.clone();
+            env.push(("SWITCHBOARD_HTTP_ADDR", format!("127.0.0.1:{port}")));
+            let base = url(port);
+            started.push((Process::start(Switchboard::Gateway, &env), base.clone()));
+            wait_healthy(&reqwest::Client::new(), &base).await;
+        }
+        Self {
+            gateways: started,
+            services,
+        }
+    }
+
+    fn base(&self, gateway: usize) -> String {
+        self.gateways[gateway].1.clone()
+    }
+}
+
+/// A visitor and an online agent who have exchanged their first two messages.
+struct Chat {
+    visitor: WsClient,
+    visitor_token: String,
+    agent: WsClient,
+    agent_token: String,
+    site_key: String,
+    conversation_id: String,
+}
+
+fn message(client_msg_id: &str, text: &str, conversation_id: Option<&str>) -> Value {
+    let mut frame = json!({ "type": "message", "client_msg_id": client_msg_id, "text": text });
+    if let Some(id) = conversation_id {
+        frame["conversation_id"] = json!(id);
+    }
+    frame
+}
+
+/// Logs the admin in as an agent on `agent_base`, opens a visitor on `visitor_base`, and checks
+/// the first exchange: ack seq 1, assignment, delivery both ways.
+async fn first_exchange(visitor_base: &str, agent_base: &str) -> Chat {
+    let http = reqwest::Client::new();
+    let session: Value = login(&http, agent_base, ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let agent_token = session["token"].as_str().expect("token").to_owned();
+    let whoami: Value = me(&http, agent_base, &agent_token)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let site_key = whoami["workspace"]["site_key"]
+        .as_str()
+        .expect("site key")
+        .to_owned();
+    let agent_id = whoami["agent"]["id"].as_str().expect("agent id").to_owned();
+
+    let (mut agent, welcome) = WsClient::agent(agent_base, &agent_token).await;
+    assert_eq!(welcome["agent_id"], agent_id.as_str());
+    agent
+        .send(json!({ "type": "status", "status": "online" }))
+        .await;
+    assert_eq!(agent.expect("status").await["status"], "online");
+
+    let (mut visitor, welcome) = WsClient::visitor(visitor_base, &site_key, None).await;
+    let visitor_token = welcome["visitor_token"]
+        .as_str()
+        .expect("visitor token")
+        .to_owned();
+    assert!(welcome["conversation"].is_null());
+    visitor
+        .send(message("m1", "Hello, is my order shipped?", None))
+        .await;
+    let ack = visitor.expect("ack").await;
+    assert_eq!(
+        (
+            ack["client_msg_id"].as_str(),
+            ack["seq"].as_u64(),
+            ack["duplicate"].as_bool()
+        ),
+        (Some("m1"), Some(1), Some(false))
+    );
+    let conversation_id = ack["conversation_id"]
+        .as_str()
+        .expect("conversation")
+        .to_owned();
+
+    let assigned = agent.expect("assigned").await;
+    assert_eq!(assigned["conversation"]["id"], conversation_id.as_str());
+    let first = agent.expect("message").await;
+    assert_eq!(
+        (first["seq"].as_u64(), first["text"].as_str()),
+        (Some(1), Some("Hello, is my order shipped?"))
+    );
+    assert_eq!(first["sender"]["kind"], "visitor");
+
+    agent
+        .send(message(
+            "a1",
+            "Yes, it left this morning.",
+            Some(&conversation_id),
+        ))
+        .await;
+    let ack = agent.expect("ack").await;
+    assert_eq!(ack["seq"].as_u64(), Some(2));
+    let echoes = visitor.messages_until(&conversation_id, 2).await;
+    let seqs: Vec<u64> = echoes
+        .iter()
+        .filter_map(|frame| frame["seq"].as_u64())
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![1, 2],
+        "the visitor sees its own message and the reply, in order"
+    );
+    assert_eq!(echoes[1]["text"], "Yes, it left this morning.");
+    assert_eq!(echoes[1]["sender"]["name"], "Administrator");
+    let state = visitor.expect("conversation").await;
+    assert!(state["status"] == "queued" || state["status"] == "assigned");
+    Chat {
+        visitor,
+        visitor_token,
+        agent,
+        agent_token,
+        site_key,
+        conversation_id,
+    }
+}
+
+/// Sends `count` agent messages and returns their seqs (from the acks).
+async fn agent_sends(chat: &mut Chat, prefix: &str, count: usize) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    for n in 0..count {
+        let id = format!("{prefix}-{n}");
+        chat.agent
+            .send(message(
+                &id,
+                &format!("update {n}"),
+                Some(&chat.conversation_id),
+            ))
+            .await;
+        let ack = chat.agent.expect("ack").await;
+        assert_eq!(ack["client_msg_id"], id.as_str());
+        seqs.push(ack["seq"].as_u64().expect("seq"));
+    }
+    seqs
+}
+
+#[tokio::test]
+async fn visitor_and_agent_chat_in_all_in_one() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let aio = AllInOne::start(data.path(), &[]).await;
+    first_exchange(&aio.base, &aio.base).await;
+}
+
+#[tokio::test]
+async fn visitor_and_agent_chat_in_distributed_mode() {
+    let system = Distributed::start(1).await;
+    first_exchange(&system.base(0), &system.base(0)).await;
+    drop(system.services);
+}
+
+#[tokio::test]
+async fn visitor_resumes_on_another_gateway_after_a_crash_without_gap_or_duplicate() {
+    let mut system = Distributed::start(2).await;
+    let (gateway_1, gateway_2) = (system.base(0), system.base(1));
+    let mut chat = first_exchange(&gateway_1, &gateway_2).await;
+
+    system.gateways[0].0.kill(); // abrupt: no close frames
+    let sent = agent_sends(&mut chat, "while-away", 5).await;
+    assert_eq!(sent, vec![3, 4, 5, 6, 7]);
+
+    let (mut visitor, welcome) =
+        WsClient::visitor(&gateway_2, &chat.site_key, Some(&chat.visitor_token)).await;
+    assert_eq!(
+        welcome["conversation"]["id"],
+        chat.conversation_id.as_str(),
+        "same visitor, same conversation"
+    );
+    visitor
+        .send(json!({ "type": "resume", "conversation_id": chat.conversation_id, "after_seq": 2 }))
+        .await;
+    let missed = visitor.messages_until(&chat.conversation_id, 7).await;
+    let seqs: Vec<u64> = missed
+        .iter()
+        .filter_map(|frame| frame["seq"].as_u64())
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![3, 4, 5, 6, 7],
+        "every missed message once, in order"
+    );
+    let resumed = visitor.expect("resumed").await;
+    assert_eq!(
+        (resumed["recovered"].as_bool(), resumed["last_seq"].as_u64()),
+        (Some(true), Some(7))
+    );
+
+    // Live again: the next message arrives once.
+    let next = agent_sends(&mut chat, "after", 1).await;
+    let live = visitor.messages_until(&chat.conversation_id, next[0]).await;
+    assert_eq!(live.len(), 1);
+
+    // The visitor's first message retried after the reconnect: same seq, flagged duplicate.
+    visitor
+        .send(message("m1", "Hello, is my order shipped?", None))
+        .await;
+    let ack = visitor.expect("ack").await;
+    assert_eq!(
+        (ack["seq"].as_u64(), ack["duplicate"].as_bool()),
+        (Some(1), Some(true))
+    );
+    visitor.send(json!({ "type": "ping" })).await;
+    visitor.expect("pong").await;
+    assert!(
+        visitor
+            .unread()
+            .iter()
+            .all(|frame| frame["type"] != "message"),
+        "a duplicate creates no message: {:?}",
+        visitor.unread()
+    );
+    drop(system);
+}
+
+#[tokio::test]
+async fn all_in_one_killed_mid_conversation_keeps_every_acked_message() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut aio = AllInOne::start(data.path(), &[]).await;
+    let mut chat = first_exchange(&aio.base, &aio.base).await;
+    let acked = agent_sends(&mut chat, "before-crash", 3).await;
+    assert_eq!(acked, vec![3, 4, 5]);
+
+    aio.crash_and_restart().await;
+
+    let (mut visitor, welcome) =
+        WsClient::visitor(&aio.base, &chat.site_key, Some(&chat.visitor_token)).await;
+    assert_eq!(
+        welcome["conversation"]["last_seq"].as_u64(),
+        Some(5),
+        "every acked message survived SIGKILL"
+    );
+    visitor
+        .send(json!({ "type": "resume", "conversation_id": chat.conversation_id, "after_seq": 2 }))
+        .await;
+    let rest: Vec<u64> = visitor
+        .messages_until(&chat.conversation_id, 5)
+        .await
+        .iter()
+        .filter_map(|frame| frame["seq"].as_u64())
+        .collect();
+    assert_eq!(rest, vec![3, 4, 5]);
+    assert_eq!(visitor.expect("resumed").await["recovered"], true);
+
+    // The agent's session survived too; a full resume replays the whole conversation.
+    let (mut agent, welcome) = WsClient::agent(&aio.base, &chat.agent_token).await;
+    let open = welcome["conversations"].as_array().expect("conversations");
+    assert!(
+        open.iter()
+            .any(|conversation| conversation["id"] == chat.conversation_id.as_str())
+    );
+    agent
+        .send(json!({ "type": "resume", "conversation_id": chat.conversation_id, "after_seq": 0 }))
+        .await;
+    let all: Vec<u64> = agent
+        .messages_until(&chat.conversation_id, 5)
+        .await
+        .iter()
+        .filter_map(|frame| frame["seq"].as_u64())
+        .collect();
+    assert_eq!(all, vec![1, 2, 3, 4, 5]);
+}
+
+fn raw_text_frame(bytes: Vec<u8>) -> Message {
+    Message::Frame(Frame::message(bytes, OpCode::Data(Data::Text), true))
+}
+
+#[tokio::test]
+async fn bad_input_gets_stable_codes_and_changes_nothing() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let aio = AllInOne::start(data.path(), &[]).await;
+    let http = reqwest::Client::new();
+    let session: Value = login(&http, &aio.base, ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let token = session["token"].as_str().expect("token").to_owned();
+    let whoami: Value = me(&http, &aio.base, &token)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let site_key = whoami["workspace"]["site_key"]
+        .as_str()
+        .expect("site key")
+        .to_owned();
+
+    // Nobody is online, so the conversation stays queued and no agent may write to it.
+    let (mut visitor, _) = WsClient::visitor(&aio.base, &site_key, None).await;
+    visitor.send(message("ok-1", "first", None)).await;
+    let conversation_id = visitor.expect("ack").await["conversation_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (mut other, _) = WsClient::visitor(&aio.base, &site_key, None).await;
+
+    let too_long = "x".repeat(8 * 1024 + 1);
+    let visitor_cases = [
+        (json!("not an object"), "invalid_frame"),
+        (json!({ "type": "dance" }), "unknown_type"),
+        (
+            json!({ "type": "message", "text": "no id" }),
+            "invalid_frame",
+        ),
+        (
+            json!({ "type": "message", "client_msg_id": 7, "text": "wrong type" }),
+            "invalid_frame",
+        ),
+        (
+            json!({ "type": "resume", "conversation_id": conversation_id, "after_seq": -1 }),
+            "invalid_frame",
+        ),
+        (message("big", &too_long, None), "message_too_long"),
+        (message("blank", "   ", None), "empty_message"),
+        (message("", "no id", None), "invalid_client_msg_id"),
+        (
+            message("has space", "bad id", None),
+            "invalid_client_msg_id",
+        ),
+        (
+            message("x1", "hi", Some("not-a-uuid")),
+            "conversation_not_found",
+        ),
+        (
+            message("x2", "hi", Some(&uuid::Uuid::now_v7().to_string())),
+            "conversation_not_found",
+        ),
+        (
+            json!({ "type": "status", "status": "online" }),
+            "invalid_frame",
+        ),
+    ];
+    for (frame, code) in visitor_cases {
+        visitor.send(frame.clone()).await;
+        let error = visitor.expect("error").await;
+        assert_eq!(error["code"], code, "{frame}");
+    }
+    visitor.send_raw(Message::Text("{not json".into())).await;
+    assert_eq!(visitor.expect("error").await["code"], "invalid_json");
+    visitor
+        .send_raw(Message::Binary(vec![1, 2, 3].into()))
+        .await;
+    assert_eq!(
+        visitor.expect("error").await["code"],
+        "binary_not_supported"
+    );
+    // Another visitor naming this conversation: it does not exist for them.
+    other
+        .send(message("steal", "hi", Some(&conversation_id)))
+        .await;
+    assert_eq!(
+        other.expect("error").await["code"],
+        "conversation_not_found"
+    );
+    other
+        .send(json!({ "type": "resume", "conversation_id": conversation_id, "after_seq": 0 }))
+        .await;
+    assert_eq!(
+        other.expect("error").await["code"],
+        "conversation_not_found"
+    );
+
+    // An agent writing to a conversation that is not assigned to it.
+    let (mut agent, _) = WsClient::agent(&aio.base, &token).await;
+    agent
+        .send(message("agent-1", "hello?", Some(&conversation_id)))
+        .await;
+    let error = agent.expect("error").await;
+    assert_eq!(
+        (error["code"].as_str(), error["client_msg_id"].as_str()),
+        (Some("not_assigned"), Some("agent-1"))
+    );
+    agent.send(message("agent-2", "where?", None)).await;
+    assert_eq!(agent.expect("error").await["code"], "invalid_frame");
+
+    // Frames the protocol itself refuses close the socket with the right code.
+    let (mut broken, _) = WsClient::visitor(&aio.base, &site_key, None).await;
+    broken
+        .send_raw(raw_text_frame(vec![b'{', 0xff, 0xfe, b'}']))
+        .await;
+    assert_eq!(broken.close_code(Duration::from_secs(10)).await, Some(1007));
+    let (mut huge, _) = WsClient::visitor(&aio.base, &site_key, None).await;
+    huge.send_raw(Message::Text("y".repeat(70 * 1024).into()))
+        .await;
+    assert_eq!(huge.close_code(Duration::from_secs(10)).await, Some(1009));
+    let mut bad_token =
+        WsClient::connect(&format!("{}/v1/agent/ws", aio.base.replace("http", "ws"))).await;
+    bad_token
+        .send(json!({ "type": "auth", "token": "forged" }))
+        .await;
+    assert_eq!(bad_token.expect("error").await["code"], "invalid_token");
+    assert_eq!(
+        bad_token.close_code(Duration::from_secs(10)).await,
+        Some(1008)
+    );
+    let mut no_auth =
+        WsClient::connect(&format!("{}/v1/agent/ws", aio.base.replace("http", "ws"))).await;
+    no_auth.send(json!({ "type": "ping" })).await;
+    assert_eq!(no_auth.expect("error").await["code"], "auth_required");
+    assert_eq!(
+        no_auth.close_code(Duration::from_secs(10)).await,
+        Some(1008)
+    );
+    let mut no_site = WsClient::connect(&format!(
+        "{}/v1/visitor/ws?site_key=nope",
+        aio.base.replace("http", "ws")
+    ))
+    .await;
+    assert_eq!(no_site.expect("error").await["code"], "invalid_site_key");
+    assert_eq!(
+        no_site.close_code(Duration::from_secs(10)).await,
+        Some(1008)
+    );
+
+    // A flood is rate limited, and the socket keeps working afterwards.
+    for _ in 0..100 {
+        visitor.send(json!({ "type": "ping" })).await;
+    }
+    assert_eq!(visitor.expect("error").await["code"], "rate_limited");
+
+    // Nothing above changed the conversation, and the gateway still serves everyone.
+    let (mut check, _) = WsClient::visitor(&aio.base, &site_key, None).await;
+    check.send(json!({ "type": "ping" })).await;
+    assert_eq!(check.expect("pong").await["type"], "pong");
+    let (mut replay, _) = WsClient::agent(&aio.base, &token).await;
+    replay
+        .send(json!({ "type": "resume", "conversation_id": conversation_id, "after_seq": 0 }))
+        .await;
+    let resumed = replay.expect("resumed").await;
+    assert_eq!(
+        resumed["last_seq"].as_u64(),
+        Some(1),
+        "only the one valid message was stored"
+    );
+    assert_eq!(
+        http.get(format!("{}/healthz", aio.base))
+            .send()
+            .await
+            .expect("healthz")
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected_and_others_are_unaffected() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let limits = [
+        ("SWITCHBOARD_WS_OUTBOUND_QUEUE", "8".to_owned()),
+        ("SWITCHBOARD_WS_FRAMES_PER_SECOND", "100000".to_owned()),
+        ("SWITCHBOARD_WS_FRAMES_BURST", "100000".to_owned()),
+    ];
+    let aio = AllInOne::start(data.path(), &limits).await;
+    let mut chat = first_exchange(&aio.base, &aio.base).await;
+    let addr: std::net::SocketAddr = aio
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("addr");
+    let url = format!(
+        "ws://{addr}/v1/visitor/ws?site_key={}&visitor_token={}",
+        chat.site_key, chat.visitor_token
+    );
+    let mut slow = WsClient::connect_with_small_buffer(&url, addr).await;
+    slow.expect("welcome").await;
+    slow.send(json!({ "type": "resume", "conversation_id": chat.conversation_id, "after_seq": 2 }))
+        .await;
+    slow.expect("resumed").await;
+    // From here on `slow` reads nothing until the flood is over.
+
+    let healthy_conversation = chat.conversation_id.clone();
+    let mut healthy = std::mem::replace(&mut chat.visitor, WsClient::connect(&url).await);
+    let flood = 800u64;
+    let reader = tokio::spawn(async move {
+        let messages = healthy
+            .messages_until(&healthy_conversation, 2 + flood)
+            .await;
+        messages
+            .iter()
+            .filter_map(|frame| frame["seq"].as_u64())
+            .collect::<Vec<u64>>()
+    });
+    let text = "z".repeat(6000);
+    for n in 0..flood {
+        let id = format!("flood-{n}");
+        chat.agent
+            .send(message(&id, &text, Some(&chat.conversation_id)))
+            .await;
+        let ack = chat.agent.expect("ack").await;
+        assert_eq!(ack["client_msg_id"], id.as_str());
+        // The agent's own echoes are drained so that only `slow` falls behind.
+        while chat.agent.unread().len() > 64 {
+            chat.agent.next().await;
+        }
+    }
+    let seen = tokio::time::timeout(Duration::from_secs(60), reader)
+        .await
+        .expect("healthy reader finishes")
+        .expect("reader");
+    assert_eq!(
+        seen,
+        (3..=2 + flood).collect::<Vec<u64>>(),
+        "a healthy socket gets every message in order"
+    );
+    // A socket jammed by its own unread backlog cannot always receive the close frame behind it;
+    // either way it is disconnected, and what it did get is an in-order, gap-free prefix.
+    let closed = slow.closed_within(Duration::from_secs(60)).await;
+    assert!(
+        matches!(closed, Some(Some(1013) | None)),
+        "the slow socket is disconnected (1013): {closed:?}"
+    );
+    let received: Vec<u64> = slow
+        .unread()
+        .iter()
+        .filter(|frame| frame["type"] == "message")
+        .filter_map(|frame| frame["seq"].as_u64())
+        .collect();
+    assert!(
+        received.len() < usize::try_from(flood).expect("small"),
+        "it was cut off before the end"
+    );
+    assert_eq!(
+        received,
+        (3..3 + received.len() as u64).collect::<Vec<u64>>(),
+        "a gap-free prefix"
+    );
+}
