@@ -202,6 +202,16 @@ async fn first_exchange(visitor_base: &str, agent_base: &str) -> Chat {
     assert_eq!(echoes[1]["sender"]["name"], "Administrator");
     let state = visitor.expect("conversation").await;
     assert!(state["status"] == "queued" || state["status"] == "assigned");
+
+    // Typing reaches the other side (not stored, not echoed to the typist).
+    visitor
+        .send(json!({ "type": "typing", "conversation_id": conversation_id, "state": true }))
+        .await;
+    let typing = agent.expect("typing").await;
+    assert_eq!(
+        (typing["state"].as_bool(), typing["sender"]["kind"].as_str()),
+        (Some(true), Some("visitor"))
+    );
     Chat {
         visitor,
         visitor_token,
@@ -508,6 +518,34 @@ async fn bad_input_gets_stable_codes_and_changes_nothing() {
         Some(1008)
     );
 
+    // One visitor may hold at most 10 sockets on a gateway (the default).
+    let welcome_token = {
+        let (_, welcome) = WsClient::visitor(&aio.base, &site_key, None).await;
+        welcome["visitor_token"].as_str().expect("token").to_owned()
+    };
+    let mut tabs = Vec::new();
+    for _ in 0..10 {
+        tabs.push(
+            WsClient::visitor(&aio.base, &site_key, Some(&welcome_token))
+                .await
+                .0,
+        );
+    }
+    let url = format!(
+        "{}/v1/visitor/ws?site_key={site_key}&visitor_token={welcome_token}",
+        aio.base.replace("http", "ws")
+    );
+    let mut eleventh = WsClient::connect(&url).await;
+    assert_eq!(
+        eleventh.expect("error").await["code"],
+        "too_many_connections"
+    );
+    assert_eq!(
+        eleventh.close_code(Duration::from_secs(10)).await,
+        Some(1008)
+    );
+    drop(tabs);
+
     // A flood is rate limited, and the socket keeps working afterwards.
     for _ in 0..100 {
         visitor.send(json!({ "type": "ping" })).await;
@@ -619,5 +657,69 @@ async fn a_client_that_stops_reading_is_disconnected_and_others_are_unaffected()
         received,
         (3..3 + received.len() as u64).collect::<Vec<u64>>(),
         "a gap-free prefix"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_peer_is_dropped_after_missed_heartbeats() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let data = tempfile::tempdir().expect("tempdir");
+    let aio = AllInOne::start(
+        data.path(),
+        &[("SWITCHBOARD_WS_HEARTBEAT_SECS", "1".to_owned())],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let session: Value = login(&http, &aio.base, ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let whoami: Value = me(&http, &aio.base, session["token"].as_str().expect("token"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let site_key = whoami["workspace"]["site_key"].as_str().expect("site key");
+    // A raw TCP peer: it upgrades, then never reads a frame and so never answers a ping.
+    let addr = aio.base.trim_start_matches("http://");
+    let mut peer = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "GET /v1/visitor/ws?site_key={site_key} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    peer.write_all(request.as_bytes())
+        .await
+        .expect("upgrade request");
+    let mut received = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match peer.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the server hung up on a peer that never answered its pings"
+    );
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        text.starts_with("HTTP/1.1 101"),
+        "the upgrade succeeded: {text}"
+    );
+    // 0x89 = ping frame, 0x88 = close frame, 0x03e9 = 1001 going away.
+    assert!(
+        received.windows(1).any(|byte| byte[0] == 0x89),
+        "server pinged"
+    );
+    assert!(
+        received
+            .windows(4)
+            .any(|w| w[0] == 0x88 && w[2] == 0x03 && w[3] == 0xe9),
+        "closed with 1001"
     );
 }
