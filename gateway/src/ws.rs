@@ -51,6 +51,24 @@ impl Outbound {
         }
     }
 
+    /// Queues a frame, waiting for room for at most the write timeout: for replays, which may
+    /// be far longer than the queue and must not count as a slow client while it keeps reading.
+    /// Returns whether the frame was queued.
+    pub async fn send_waiting(&self, frame: &ServerFrame) -> bool {
+        let queued = tokio::select! {
+            () = self.closed() => return false,
+            queued = tokio::time::timeout(WRITE_TIMEOUT, self.queue.send(frame.to_text())) => queued,
+        };
+        match queued {
+            Ok(Ok(())) => true,
+            Ok(Err(_)) => false,
+            Err(_) => {
+                self.close_with(1013, "too slow: reconnect and resume from your last seq");
+                false
+            }
+        }
+    }
+
     /// Closes the socket with `code`; the first reason given wins.
     pub fn close_with(&self, code: u16, reason: &str) {
         let mut close = self

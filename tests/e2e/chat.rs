@@ -416,6 +416,10 @@ async fn bad_input_gets_stable_codes_and_changes_nothing() {
             json!({ "type": "resume", "conversation_id": conversation_id, "after_seq": -1 }),
             "invalid_frame",
         ),
+        (
+            json!({ "type": "resume", "conversation_id": conversation_id, "after_seq": 999 }),
+            "invalid_frame",
+        ),
         (message("big", &too_long, None), "message_too_long"),
         (message("blank", "   ", None), "empty_message"),
         (message("", "no id", None), "invalid_client_msg_id"),
@@ -721,5 +725,36 @@ async fn a_silent_peer_is_dropped_after_missed_heartbeats() {
             .windows(4)
             .any(|w| w[0] == 0x88 && w[2] == 0x03 && w[3] == 0xe9),
         "closed with 1001"
+    );
+}
+
+#[tokio::test]
+async fn a_backlog_longer_than_the_socket_queue_is_replayed_in_full() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let fast = [
+        ("SWITCHBOARD_WS_FRAMES_PER_SECOND", "100000".to_owned()),
+        ("SWITCHBOARD_WS_FRAMES_BURST", "100000".to_owned()),
+    ];
+    let aio = AllInOne::start(data.path(), &fast).await;
+    let mut chat = first_exchange(&aio.base, &aio.base).await;
+    // Default outbound queue: 256 frames. The backlog is more than twice that.
+    let sent = agent_sends(&mut chat, "backlog", 600).await;
+    assert_eq!(sent.last().copied(), Some(602));
+    let (mut visitor, _) =
+        WsClient::visitor(&aio.base, &chat.site_key, Some(&chat.visitor_token)).await;
+    visitor
+        .send(json!({ "type": "resume", "conversation_id": chat.conversation_id, "after_seq": 0 }))
+        .await;
+    let seqs: Vec<u64> = visitor
+        .messages_until(&chat.conversation_id, 602)
+        .await
+        .iter()
+        .filter_map(|frame| frame["seq"].as_u64())
+        .collect();
+    assert_eq!(seqs, (1..=602).collect::<Vec<u64>>());
+    let resumed = visitor.expect("resumed").await;
+    assert_eq!(
+        (resumed["recovered"].as_bool(), resumed["last_seq"].as_u64()),
+        (Some(true), Some(602))
     );
 }

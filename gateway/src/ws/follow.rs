@@ -179,7 +179,11 @@ async fn catch_up(follower: &Follower, conversation_id: Uuid, last: &mut u64) ->
                 return Err(());
             }
             *last = message.seq;
-            if !follower.outbound.send(&view::message(message)) {
+            if !follower
+                .outbound
+                .send_waiting(&view::message(message))
+                .await
+            {
                 return Ok(false);
             }
             delivered += 1;

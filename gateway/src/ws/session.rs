@@ -405,10 +405,14 @@ impl Session {
 
     async fn run(mut self, reader: &mut SplitStream<WebSocket>) {
         while let Inbound::Text(text) = next_text(reader, &self.outbound, &self.gateway).await {
+            let parsed = protocol::parse(&text);
             if !self.limiter.allow(Instant::now()) {
-                let client_msg_id = protocol::parse(&text)
-                    .err()
-                    .and_then(|error| error.client_msg_id);
+                // Name the dropped message so the client knows what to send again.
+                let client_msg_id = match &parsed {
+                    Ok(ClientFrame::Message { client_msg_id, .. }) => Some(client_msg_id.clone()),
+                    Ok(_) => None,
+                    Err(error) => error.client_msg_id.clone(),
+                };
                 self.fail(
                     ErrorCode::RateLimited,
                     "too many frames, slow down",
@@ -416,7 +420,7 @@ impl Session {
                 );
                 continue;
             }
-            match protocol::parse(&text) {
+            match parsed {
                 Ok(frame) => self.handle(frame).await,
                 Err(error) => self.fail(error.code, error.message, error.client_msg_id),
             }
@@ -449,6 +453,15 @@ impl Session {
                 if let Some(conversation) = self.visible(&conversation_id, None).await
                     && let Ok(id) = Uuid::parse_str(&conversation.id)
                 {
+                    if after_seq > conversation.last_seq {
+                        // A client ahead of the server holds data from another history (a
+                        // restore from backup): it must page through history instead.
+                        return self.fail(
+                            ErrorCode::InvalidFrame,
+                            "after_seq is beyond the conversation's last seq",
+                            None,
+                        );
+                    }
                     self.follow(id, after_seq, true).await;
                 }
             }
