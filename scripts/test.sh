@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every Switchboard check and test against real PostgreSQL and real NATS (JetStream).
 #
-# On a fresh Debian machine it installs what is missing (postgresql, nats-server; needs root or
-# sudo), starts them when stopped, makes sure the test user can log in over TCP, and then runs
-# formatting, lints and the whole test suite of the workspace. Nothing is skipped: a missing
-# server fails the run.
+# On a fresh Debian machine it installs what is missing (postgresql, nats-server, chromium,
+# nodejs/npm; needs root or sudo), starts the servers when stopped, makes sure the test user can
+# log in over TCP, and then runs formatting, lints, the whole Rust test suite of the workspace and
+# the browser tests (playwright-core driving Debian's Chromium; no browser is ever downloaded).
+# Nothing is skipped: a missing server or browser fails the run.
 #
 # Environment:
 #   SWITCHBOARD_TEST_DATABASE_URL  PostgreSQL admin URL (default postgres://postgres@127.0.0.1:5432/postgres)
@@ -88,9 +89,28 @@ ensure_nats() {
   fi
 }
 
+ensure_browser() {
+  if [ ! -x /usr/bin/chromium ]; then
+    log "installing chromium"
+    install_packages chromium
+  fi
+  # A CJK font, so the Chinese interface renders in screenshots instead of empty boxes.
+  if ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
+    log "installing a CJK font"
+    install_packages fonts-wqy-microhei
+  fi
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    log "installing nodejs and npm"
+    install_packages nodejs npm
+  fi
+  # playwright-core only: it drives the system Chromium and downloads nothing.
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 command -v cargo >/dev/null || die "cargo is required (https://rustup.rs)"
 ensure_postgres
 ensure_nats
+ensure_browser
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -98,3 +118,6 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "cargo test (PostgreSQL: $SWITCHBOARD_TEST_DATABASE_URL, NATS: $SWITCHBOARD_TEST_NATS_URL)"
 cargo test --workspace --all-targets
+log "browser tests (Chromium: /usr/bin/chromium)"
+cargo build --quiet --bin switchboard
+SWITCHBOARD_BIN="$CARGO_TARGET_DIR/debug/switchboard" node --test --test-concurrency=1 tests/browser/

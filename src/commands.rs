@@ -270,8 +270,16 @@ async fn service(
     };
     let listener = bind(&addr.to_string()).await?;
     let (addr, _) = local_url(&listener)?;
+    let metrics_addr = settings
+        .metrics_socket_addr(command)
+        .map_err(CommandError::Component)?;
+    let metrics = bind(&metrics_addr.to_string()).await?;
     let bus = nats_bus(&settings, &nats_url).await?;
     let mut supervisor = Supervisor::new(shutdown.clone());
+    supervisor.spawn(
+        "metrics",
+        switchboard_platform::metrics::serve(metrics, shutdown.clone()),
+    );
     match command {
         Command::Agents => {
             let config = settings.agents(database_url);

@@ -25,6 +25,9 @@ pub(crate) struct Settings {
     pub(crate) subject_prefix: String,
     /// Where a separate service command listens for gRPC (default per service: 50051-50053).
     pub(crate) grpc_addr: Option<String>,
+    /// Where a separate service command serves `/metrics` (default per service: 9101-9103);
+    /// the gateway and all-in-one serve it on the HTTP address.
+    pub(crate) metrics_addr: Option<String>,
     /// Peer addresses for separate processes.
     pub(crate) agents_url: String,
     pub(crate) history_url: String,
@@ -59,6 +62,7 @@ impl Default for Settings {
             nats_url: None,
             subject_prefix: "switchboard".to_owned(),
             grpc_addr: None,
+            metrics_addr: None,
             agents_url: "http://127.0.0.1:50051".to_owned(),
             history_url: "http://127.0.0.1:50052".to_owned(),
             routing_url: "http://127.0.0.1:50053".to_owned(),
@@ -93,6 +97,7 @@ impl Settings {
             &mut self.database_url,
             &mut self.nats_url,
             &mut self.grpc_addr,
+            &mut self.metrics_addr,
             &mut self.bootstrap_email,
         ] {
             if optional
@@ -174,6 +179,7 @@ impl Settings {
                     );
                 }
                 self.grpc_socket_addr(command)?;
+                self.metrics_socket_addr(command)?;
             }
             Command::Migrate => {}
         }
@@ -209,6 +215,18 @@ impl Settings {
         let addr = self.grpc_addr.as_deref().unwrap_or(default);
         addr.parse()
             .map_err(|_| format!("SWITCHBOARD_GRPC_ADDR must be host:port, not {addr:?}"))
+    }
+
+    /// Returns where a separate service command serves `/metrics`.
+    pub(crate) fn metrics_socket_addr(&self, command: Command) -> Result<SocketAddr, String> {
+        let default = match command {
+            Command::Agents => "127.0.0.1:9101",
+            Command::History => "127.0.0.1:9102",
+            _ => "127.0.0.1:9103",
+        };
+        let addr = self.metrics_addr.as_deref().unwrap_or(default);
+        addr.parse()
+            .map_err(|_| format!("SWITCHBOARD_METRICS_ADDR must be host:port, not {addr:?}"))
     }
 
     /// Returns whether logs are JSON lines.

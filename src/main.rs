@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
         }
     };
     let telemetry = switchboard_platform::telemetry::init("switchboard", settings.log_json());
+    switchboard_platform::metrics::install();
     let result = commands::run(command, settings, switchboard_platform::shutdown::signal()).await;
     if let Err(error) = &result {
         tracing::error!(%error, "switchboard exited with error");

@@ -6,7 +6,9 @@
 //! | `POST /v1/auth/login` | `{"email","password"}` → `{"token","expires_at","agent"}`; 401 `invalid_credentials` |
 //! | `POST /v1/auth/logout` | ends the bearer's session |
 //! | `GET /v1/me` | the bearer's agent and workspace (with `site_key`); 401 `unauthorized` |
+//! | `GET /v1/queue` | conversations of the bearer's workspace waiting for an agent, oldest first |
 //! | `GET /v1/visitor/ws`, `GET /v1/agent/ws` | the WebSocket protocol ([`crate::ws`]) |
+//! | `GET /metrics` | Prometheus metrics of this process |
 
 use crate::error::ApiError;
 use crate::state::Gateway;
@@ -27,24 +29,19 @@ use tower_http::trace::TraceLayer;
 pub fn router(gateway: Arc<Gateway>) -> Router {
     let max_body = gateway.config.max_body_bytes;
     Router::new()
-        .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/v1/auth/login", post(login))
         .route("/v1/auth/logout", post(logout))
         .route("/v1/me", get(me))
+        .route("/v1/queue", get(queue))
         .route("/v1/visitor/ws", get(crate::ws::visitor_socket))
         .route("/v1/agent/ws", get(crate::ws::agent_socket))
+        .merge(crate::web::routes())
+        .merge(switchboard_platform::metrics::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(gateway)
-}
-
-async fn index() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "Switchboard is running.\nAPI: POST /v1/auth/login, GET /v1/me, GET /healthz\n",
-    )
 }
 
 async fn not_found() -> ApiError {
@@ -196,4 +193,53 @@ pub fn agent_json(agent: agent_pb::Agent) -> Value {
         "max_concurrent": agent.max_concurrent,
         "department_ids": agent.department_ids,
     })
+}
+
+/// Returns the agent and workspace of a bearer token, or 401.
+async fn authenticate(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+) -> Result<agent_pb::ValidateTokenResponse, ApiError> {
+    let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
+    gateway
+        .peers
+        .agents
+        .clone()
+        .validate_token(agent_pb::ValidateTokenRequest {
+            token: token.to_owned(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(|status| ApiError::from_status(&status, "not_found"))
+}
+
+async fn queue(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let session = authenticate(&gateway, &headers).await?;
+    let workspace_id = session
+        .workspace
+        .map(|workspace| workspace.id)
+        .unwrap_or_default();
+    let entries = gateway
+        .peers
+        .routing
+        .clone()
+        .list_queue(switchboard_proto::routing::v1::ListQueueRequest { workspace_id })
+        .await
+        .map_err(|status| ApiError::from_status(&status, "not_found"))?
+        .into_inner()
+        .entries;
+    let entries: Vec<Value> = entries
+        .into_iter()
+        .map(|entry| {
+            json!({
+                "conversation_id": entry.conversation_id,
+                "department_id": entry.department_id,
+                "enqueued_at": entry.enqueued_at.map(|at| at.seconds),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "entries": entries })))
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod peers;
 pub mod state;
+pub mod web;
 pub mod ws;
 
 pub use config::Config;

@@ -42,9 +42,12 @@ impl Outbound {
     /// the frame was queued.
     pub fn send(&self, frame: &ServerFrame) -> bool {
         match self.queue.try_send(frame.to_text()) {
-            Ok(()) => true,
+            Ok(()) => {
+                metrics::counter!("switchboard_ws_frames_sent_total").increment(1);
+                true
+            }
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.close_with(1013, "too slow: reconnect and resume from your last seq");
+                self.close_slow();
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
@@ -60,13 +63,22 @@ impl Outbound {
             queued = tokio::time::timeout(WRITE_TIMEOUT, self.queue.send(frame.to_text())) => queued,
         };
         match queued {
-            Ok(Ok(())) => true,
+            Ok(Ok(())) => {
+                metrics::counter!("switchboard_ws_frames_sent_total").increment(1);
+                true
+            }
             Ok(Err(_)) => false,
             Err(_) => {
-                self.close_with(1013, "too slow: reconnect and resume from your last seq");
+                self.close_slow();
                 false
             }
         }
+    }
+
+    /// Closes a socket whose client does not keep up (1013); it resumes after reconnecting.
+    fn close_slow(&self) {
+        metrics::counter!("switchboard_ws_slow_consumer_closes_total").increment(1);
+        self.close_with(1013, "too slow: reconnect and resume from your last seq");
     }
 
     /// Closes the socket with `code`; the first reason given wins.
@@ -125,6 +137,7 @@ pub async fn visitor_socket(
         .and_then(|value| value.to_str().ok())
         .map(|agent| agent.chars().take(256).collect::<String>());
     configure(upgrade, &gateway).on_upgrade(move |socket| async move {
+        let _counted = ConnectionGauge::new("visitor");
         let (outbound, reader) = open(socket, &gateway);
         session::visitor(gateway, outbound, reader, query, user_agent).await;
     })
@@ -136,9 +149,27 @@ pub async fn agent_socket(
     State(gateway): State<Arc<Gateway>>,
 ) -> Response {
     configure(upgrade, &gateway).on_upgrade(move |socket| async move {
+        let _counted = ConnectionGauge::new("agent");
         let (outbound, reader) = open(socket, &gateway);
         session::agent(gateway, outbound, reader).await;
     })
+}
+
+/// Counts an open socket in `switchboard_ws_connections{kind}` for as long as it lives.
+struct ConnectionGauge(&'static str);
+
+impl ConnectionGauge {
+    fn new(kind: &'static str) -> Self {
+        metrics::gauge!("switchboard_ws_connections", "kind" => kind).increment(1.0);
+        metrics::counter!("switchboard_ws_connections_opened_total", "kind" => kind).increment(1);
+        Self(kind)
+    }
+}
+
+impl Drop for ConnectionGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("switchboard_ws_connections", "kind" => self.0).decrement(1.0);
+    }
 }
 
 /// Splits a socket into its reader and a writer task fed by a bounded queue.
@@ -186,7 +217,7 @@ async fn write(
                 break;
             }
             Err(_) => {
-                outbound.close_with(1013, "too slow: reconnect and resume from your last seq");
+                outbound.close_slow();
                 break;
             }
         }

@@ -49,6 +49,8 @@ impl AllInOne {
 struct Distributed {
     gateways: Vec<(Process, String)>,
     services: Vec<Process>,
+    /// `/metrics` URLs of agent-management, conversation-history and routing.
+    metrics: Vec<String>,
 }
 
 impl Distributed {
@@ -71,6 +73,7 @@ impl Distributed {
             ("SWITCHBOARD_BOOTSTRAP_PASSWORD", ADMIN_PASSWORD.to_owned()),
         ];
         let mut services = Vec::new();
+        let mut metrics = Vec::new();
         for (command, port) in [
             (Switchboard::Agents, ports[0]),
             (Switchboard::History, ports[1]),
@@ -78,6 +81,12 @@ impl Distributed {
         ] {
             let mut env = shared.clone();
             env.push(("SWITCHBOARD_GRPC_ADDR", format!("127.0.0.1:{port}")));
+            let metrics_port = free_port();
+            env.push((
+                "SWITCHBOARD_METRICS_ADDR",
+                format!("127.0.0.1:{metrics_port}"),
+            ));
+            metrics.push(format!("http://127.0.0.1:{metrics_port}/metrics"));
             services.push(Process::start(command, &env));
             wait_until(STARTUP, "service to serve", || grpc_serving(port)).await;
         }
@@ -93,6 +102,7 @@ impl Distributed {
         Self {
             gateways: started,
             services,
+            metrics,
         }
     }
 
@@ -757,4 +767,78 @@ async fn a_backlog_longer_than_the_socket_queue_is_replayed_in_full() {
         (resumed["recovered"].as_bool(), resumed["last_seq"].as_u64()),
         (Some(true), Some(602))
     );
+}
+
+/// Returns the sum of every sample of `name` (all label sets) in a Prometheus text page.
+fn metric(page: &str, name: &str) -> f64 {
+    page.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn scrape(url: &str) -> String {
+    let response = reqwest::get(url).await.expect("scrape");
+    assert_eq!(response.status(), 200, "{url}");
+    response.text().await.expect("metrics text")
+}
+
+#[tokio::test]
+async fn metrics_count_a_chat_in_distributed_mode() {
+    let system = Distributed::start(1).await;
+    let mut chat = first_exchange(&system.base(0), &system.base(0)).await;
+    agent_sends(&mut chat, "metered", 3).await;
+    chat.visitor.messages_until(&chat.conversation_id, 5).await;
+    let gateway = scrape(&format!("{}/metrics", system.base(0))).await;
+    for name in [
+        "switchboard_ws_connections_opened_total",
+        "switchboard_ws_connections",
+        "switchboard_ws_frames_received_total",
+        "switchboard_ws_frames_sent_total",
+        "switchboard_ws_acks_total",
+        "switchboard_ws_ack_seconds_count",
+        "switchboard_message_delivery_seconds_count",
+    ] {
+        assert!(
+            metric(&gateway, name) > 0.0,
+            "gateway {name} is zero or missing"
+        );
+    }
+    let history = scrape(&system.metrics[1]).await;
+    for name in [
+        "switchboard_messages_appended_total",
+        "switchboard_outbox_published_total",
+        "switchboard_outbox_lag_seconds_count",
+        "switchboard_grpc_server_requests_total",
+        "switchboard_grpc_server_request_duration_seconds_count",
+    ] {
+        assert!(
+            metric(&history, name) > 0.0,
+            "history {name} is zero or missing"
+        );
+    }
+    let routing = scrape(&system.metrics[2]).await;
+    for name in [
+        "switchboard_routing_assignments_total",
+        "switchboard_routing_queue_wait_seconds_count",
+    ] {
+        assert!(
+            metric(&routing, name) > 0.0,
+            "routing {name} is zero or missing"
+        );
+    }
+    let agents = scrape(&system.metrics[0]).await;
+    assert!(metric(&agents, "switchboard_agent_status_changes_total") > 0.0);
+    // The pool gauges are published by the health probe every 2 s.
+    wait_until(Duration::from_secs(10), "database pool gauges", || async {
+        metric(
+            &scrape(&system.metrics[1]).await,
+            "switchboard_db_pool_connections",
+        ) > 0.0
+    })
+    .await;
 }

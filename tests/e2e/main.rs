@@ -204,6 +204,10 @@ async fn services_run_as_separate_processes_on_postgres_and_nats() {
     let with_grpc = |port: u16| {
         let mut env = shared.clone();
         env.push(("SWITCHBOARD_GRPC_ADDR", format!("127.0.0.1:{port}")));
+        env.push((
+            "SWITCHBOARD_METRICS_ADDR",
+            format!("127.0.0.1:{}", free_port()),
+        ));
         env
     };
     // Each service migrates its own tables in the one database on start; starting them one after

@@ -89,6 +89,9 @@ async fn run(
     match catch_up(&follower, conversation_id, &mut last).await {
         Ok(complete) => {
             if start.announce {
+                let outcome = if complete { "recovered" } else { "partial" };
+                metrics::counter!("switchboard_ws_resumes_total", "outcome" => outcome)
+                    .increment(1);
                 follower.outbound.send(&ServerFrame::Resumed {
                     conversation_id: conversation_id.to_string(),
                     recovered: complete,
@@ -122,6 +125,7 @@ async fn run(
                 }
                 if message.seq == last + 1 {
                     last = message.seq;
+                    record_delivery_latency(&message);
                     follower.outbound.send(&view::message(&message));
                 } else if catch_up(&follower, conversation_id, &mut last)
                     .await
@@ -197,7 +201,23 @@ async fn catch_up(follower: &Follower, conversation_id: Uuid, last: &mut u64) ->
     }
 }
 
+/// Records commit → socket queue latency of a live message.
+fn record_delivery_latency(message: &history_pb::Message) {
+    let Some(created) = message.created_at.as_ref() else {
+        return;
+    };
+    let Some(created) = chrono::DateTime::from_timestamp(
+        created.seconds,
+        u32::try_from(created.nanos).unwrap_or(0),
+    ) else {
+        return;
+    };
+    let latency = (chrono::Utc::now() - created).to_std().unwrap_or_default();
+    metrics::histogram!("switchboard_message_delivery_seconds").record(latency.as_secs_f64());
+}
+
 fn history_down(follower: &Follower) {
+    metrics::counter!("switchboard_ws_follow_failures_total").increment(1);
     follower
         .outbound
         .close_with(1013, "history unavailable; reconnect and resume");

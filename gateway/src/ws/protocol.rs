@@ -45,6 +45,21 @@ pub struct StatusView {
     pub status: String,
 }
 
+impl ClientFrame {
+    /// Returns the frame's `type`, for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Auth { .. } => "auth",
+            Self::Message { .. } => "message",
+            Self::Resume { .. } => "resume",
+            Self::Typing { .. } => "typing",
+            Self::Close { .. } => "close",
+            Self::Status { .. } => "status",
+            Self::Ping => "ping",
+        }
+    }
+}
+
 const KNOWN_TYPES: [&str; 7] = [
     "auth", "message", "resume", "typing", "close", "status", "ping",
 ];

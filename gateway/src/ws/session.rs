@@ -421,7 +421,10 @@ impl Session {
                 continue;
             }
             match parsed {
-                Ok(frame) => self.handle(frame).await,
+                Ok(frame) => {
+                    metrics::counter!("switchboard_ws_frames_received_total", "type" => frame.kind()).increment(1);
+                    self.handle(frame).await;
+                }
                 Err(error) => self.fail(error.code, error.message, error.client_msg_id),
             }
         }
@@ -555,6 +558,7 @@ impl Session {
         conversation_id: Option<String>,
     ) {
         let id = Some(client_msg_id.clone());
+        let received = Instant::now();
         if client_msg_id.is_empty()
             || client_msg_id.len() > 64
             || !client_msg_id.bytes().all(|b| b.is_ascii_graphic())
@@ -628,6 +632,10 @@ impl Session {
             Ok(response) => {
                 let response = response.into_inner();
                 let seq = response.message.map_or(0, |message| message.seq);
+                let duplicate = if response.duplicate { "true" } else { "false" };
+                metrics::counter!("switchboard_ws_acks_total", "duplicate" => duplicate)
+                    .increment(1);
+                switchboard_platform::metrics::observe("switchboard_ws_ack_seconds", received);
                 self.send(ServerFrame::Ack {
                     client_msg_id,
                     conversation_id: conversation_id.to_string(),

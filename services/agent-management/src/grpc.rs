@@ -175,6 +175,16 @@ impl AgentManagementService for AgentGrpc {
         }))
     }
 
+    async fn get_default_workspace(
+        &self,
+        _request: Request<pb::GetDefaultWorkspaceRequest>,
+    ) -> GrpcResult<pb::GetDefaultWorkspaceResponse> {
+        let workspace = self.store.default_workspace().await?;
+        Ok(Response::new(pb::GetDefaultWorkspaceResponse {
+            workspace: Some(workspace_to_proto(workspace)),
+        }))
+    }
+
     async fn bootstrap(
         &self,
         request: Request<pb::BootstrapRequest>,

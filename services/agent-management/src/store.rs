@@ -140,6 +140,15 @@ impl Store {
             .ok_or(AgentError::WorkspaceNotFound)
     }
 
+    /// Returns the oldest workspace.
+    pub async fn default_workspace(&self) -> AgentResult<workspace::Model> {
+        workspace::Entity::find()
+            .order_by_asc(workspace::Column::CreatedAt)
+            .one(&self.db)
+            .await?
+            .ok_or(AgentError::WorkspaceNotFound)
+    }
+
     /// Creates the first workspace and its admin, unless a workspace exists already.
     pub async fn bootstrap(
         &self,
@@ -417,6 +426,8 @@ impl Store {
             .await?;
         txn.commit().await?;
         self.notifier.notify();
+        metrics::counter!("switchboard_agent_status_changes_total", "status" => status.as_str())
+            .increment(1);
         Ok(AgentRecord {
             agent,
             department_ids: record.department_ids,

@@ -323,6 +323,8 @@ impl Store {
         authorize(&conversation, &new, false)?;
         // Fast path for retries: no lock, no seq spent.
         if let Some(original) = find_original(&self.db, &new).await? {
+            metrics::counter!("switchboard_messages_appended_total", "duplicate" => "true")
+                .increment(1);
             return Ok(Appended {
                 message: original,
                 duplicate: true,
@@ -345,6 +347,8 @@ impl Store {
         };
         if let Some(original) = find_original(&txn, &new).await? {
             txn.rollback().await?;
+            metrics::counter!("switchboard_messages_appended_total", "duplicate" => "true")
+                .increment(1);
             return Ok(Appended {
                 message: original,
                 duplicate: true,
@@ -381,6 +385,8 @@ impl Store {
         .await?;
         txn.commit().await?;
         self.notifier.notify();
+        metrics::counter!("switchboard_messages_appended_total", "duplicate" => "false")
+            .increment(1);
         Ok(Appended {
             message,
             duplicate: false,

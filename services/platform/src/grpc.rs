@@ -18,12 +18,19 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 pub use tonic_health::server::HealthReporter;
 
+/// The tower layers every Switchboard gRPC server runs.
+pub type ServerLayers =
+    tower::layer::util::Stack<crate::metrics::GrpcMetricsLayer, tower::layer::util::Identity>;
+
 /// A client channel that injects the current trace context into every call.
 pub type TracedChannel = InterceptedService<Channel, TraceContextInterceptor>;
 
-/// Returns a server builder whose requests each get a span parented to the caller's trace.
-pub fn server() -> Server {
-    Server::builder().trace_fn(server_span)
+/// Returns a server builder whose requests each get a span parented to the caller's trace and
+/// are counted and timed ([`crate::metrics::GrpcMetricsLayer`]).
+pub fn server() -> Server<ServerLayers> {
+    Server::builder()
+        .trace_fn(server_span)
+        .layer(crate::metrics::GrpcMetricsLayer)
 }
 
 /// Creates the span of one inbound call, continuing the caller's W3C trace context.
@@ -54,7 +61,7 @@ pub fn server_span(request: &http::Request<()>) -> tracing::Span {
 
 /// Serves `router` on `listener` until `shutdown`, then drains in-flight calls for at most `grace`.
 pub async fn serve(
-    router: tonic::transport::server::Router,
+    router: tonic::transport::server::Router<ServerLayers>,
     listener: TcpListener,
     shutdown: CancellationToken,
     grace: Duration,

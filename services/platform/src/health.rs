@@ -22,6 +22,7 @@ pub async fn watch(
 ) {
     let mut last = None;
     loop {
+        record_pool(&db, services.first().copied().unwrap_or("unknown"));
         let database = crate::db::ping(&db).await;
         let bus_connected = bus.is_connected();
         let healthy = database && bus_connected;
@@ -42,6 +43,26 @@ pub async fn watch(
         }
     }
     set_all(&reporter, &services, false).await;
+}
+
+/// Publishes the connection pool's size and idle connections as gauges.
+fn record_pool(db: &DatabaseConnection, service: &'static str) {
+    let (size, idle) = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        sea_orm::DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => return,
+    };
+    let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+    metrics::gauge!("switchboard_db_pool_connections", "service" => service, "state" => "idle")
+        .set(f64::from(idle));
+    metrics::gauge!("switchboard_db_pool_connections", "service" => service, "state" => "busy")
+        .set(f64::from(size.saturating_sub(idle)));
 }
 
 async fn set_all(reporter: &HealthReporter, services: &[&'static str], healthy: bool) {

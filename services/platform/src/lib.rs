@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod grpc;
 pub mod health;
+pub mod metrics;
 pub mod outbox;
 pub mod service;
 pub mod shutdown;

@@ -46,6 +46,8 @@ pub struct OutboxRow {
     pub subject: String,
     /// Encoded event.
     pub payload: Vec<u8>,
+    /// When the change it describes was committed.
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Outbox {
@@ -115,6 +117,7 @@ impl Outbox {
                 Alias::new("event_id"),
                 Alias::new("subject"),
                 Alias::new("payload"),
+                Alias::new("created_at"),
             ])
             .from(Alias::new(self.table))
             .order_by(Alias::new("id"), Order::Asc)
@@ -129,6 +132,7 @@ impl Outbox {
                     event_id: row.try_get("", "event_id")?,
                     subject: row.try_get("", "subject")?,
                     payload: row.try_get("", "payload")?,
+                    created_at: row.try_get("", "created_at")?,
                 })
             })
             .collect()
@@ -227,6 +231,7 @@ impl Relay {
         let count = rows.len();
         for row in rows {
             let id = row.id;
+            let created_at = row.created_at;
             let event = Event {
                 subject: row.subject,
                 msg_id: row.event_id,
@@ -235,9 +240,19 @@ impl Relay {
             if let Err(error) = self.bus.publish(event).await {
                 // Best effort: the attempt count is for operators, not for correctness.
                 let _ = self.outbox.record_attempt(&self.db, id).await;
+                metrics::counter!("switchboard_outbox_publish_failures_total", "table" => self.outbox.table)
+                    .increment(1);
                 return Err(error.into());
             }
             self.outbox.remove(&self.db, id).await?;
+            // Commit to published: how far the bus lags behind the database.
+            let lag = (chrono::Utc::now() - created_at)
+                .to_std()
+                .unwrap_or_default();
+            metrics::histogram!("switchboard_outbox_lag_seconds", "table" => self.outbox.table)
+                .record(lag.as_secs_f64());
+            metrics::counter!("switchboard_outbox_published_total", "table" => self.outbox.table)
+                .increment(1);
         }
         Ok(count)
     }

@@ -201,6 +201,25 @@ impl Assigner {
             .await?)
     }
 
+    /// Publishes the queue length and the longest wait, over every workspace.
+    pub async fn record_queue_gauges(&self) -> RoutingResult<()> {
+        let entries = queue_entry::Entity::find()
+            .order_by_asc(queue_entry::Column::EnqueuedAt)
+            .all(&self.db)
+            .await?;
+        let oldest = entries
+            .first()
+            .map(|entry| {
+                (Utc::now() - entry.enqueued_at)
+                    .to_std()
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        metrics::gauge!("switchboard_routing_queue_length").set(entries.len() as f64);
+        metrics::gauge!("switchboard_routing_oldest_wait_seconds").set(oldest.as_secs_f64());
+        Ok(())
+    }
+
     /// Assigns as many queued conversations of `workspace_id` as capacity allows.
     pub async fn drain(&self, workspace_id: Uuid) -> RoutingResult<DrainOutcome> {
         let _serialised = self.drain_lock.lock().await;
@@ -250,6 +269,12 @@ impl Assigner {
                 candidate.load += 1;
             }
             tracing::info!(conversation_id = %entry.conversation_id, agent_id = %holder, "conversation assigned");
+            let waited = (Utc::now() - entry.enqueued_at)
+                .to_std()
+                .unwrap_or_default();
+            metrics::histogram!("switchboard_routing_queue_wait_seconds")
+                .record(waited.as_secs_f64());
+            metrics::counter!("switchboard_routing_assignments_total").increment(1);
             outcome.assigned += 1;
         }
         Ok(outcome)
@@ -335,6 +360,9 @@ pub async fn sweep(assigner: Arc<Assigner>, interval: Duration, shutdown: Cancel
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
+        }
+        if let Err(error) = assigner.record_queue_gauges().await {
+            tracing::warn!(%error, "sweep cannot measure queues");
         }
         let workspaces = match assigner.queued_workspaces().await {
             Ok(workspaces) => workspaces,

@@ -1,0 +1,309 @@
+// Message catalogue and language helpers of the agent console (the visitor widget carries its
+// own small catalogue, because it must run on foreign pages as one classic script).
+//
+// Every string the console shows comes from here; `t(key, params)` fills `{name}` placeholders.
+// Values are always inserted with textContent by the callers, never parsed as HTML.
+
+const STORAGE_KEY = 'switchboard.console.lang';
+
+export const LANGUAGES = [
+  { code: 'en', label: 'English', short: 'EN' },
+  { code: 'zh-CN', label: '简体中文', short: '中文' },
+];
+
+export const CATALOGUE = {
+  en: {
+    'app.name': 'Switchboard',
+    'app.tagline': 'Customer conversations, in one calm place.',
+    'title.base': 'Switchboard',
+    'title.new': '({count}) New message — Switchboard',
+
+    'login.heading': 'Sign in to your workspace',
+    'login.email': 'Email',
+    'login.password': 'Password',
+    'login.submit': 'Sign in',
+    'login.submitting': 'Signing in…',
+    'login.invalid': 'That email and password don’t match. Please try again.',
+    'login.failed': 'Could not reach Switchboard. Check your connection and try again.',
+    'login.expired': 'Your session has ended. Please sign in again.',
+    'login.missing': 'Enter your email and password.',
+
+    'lang.label': 'Language',
+    'lang.switch': 'Switch language',
+
+    'status.label': 'Availability',
+    'status.online': 'Online',
+    'status.away': 'Away',
+    'status.offline': 'Offline',
+
+    'connection.label': 'Connection',
+    'connection.connecting': 'Connecting…',
+    'connection.connected': 'Connected',
+    'connection.reconnecting': 'Reconnecting…',
+    'connection.offline': 'Offline',
+
+    'logout': 'Log out',
+
+    'queue.title': 'Queue',
+    'queue.empty': 'Nobody is waiting.',
+    'queue.unavailable': 'The queue can’t be loaded right now.',
+    'queue.visitor': 'Conversation {id}',
+    'queue.waiting': 'Waiting {duration}',
+    'queue.department': 'Department {id}',
+    'queue.hint': 'Set yourself Online to receive waiting conversations.',
+
+    'conversations.title': 'My conversations',
+    'sidebar.label': 'Queue and conversations',
+    'conversations.empty': 'No conversations assigned to you yet.',
+    'conversations.unread': '{count} unread',
+    'conversations.noMessages': 'No messages yet',
+    'conversations.you': 'You: {text}',
+    'conversations.typing': 'typing…',
+
+    'visitor.short': 'Visitor {id}',
+    'visitor.label': 'Visitor',
+
+    'conv.queued': 'Waiting',
+    'conv.assigned': 'Active',
+    'conv.closed': 'Closed',
+    'conv.transferred': 'Transferred',
+
+    'thread.empty.title': 'No conversation selected',
+    'thread.empty.body': 'Choose a conversation on the left, or go Online to receive new ones.',
+    'thread.back': 'Back to conversations',
+    'thread.close': 'Close conversation',
+    'thread.closed': 'This conversation is closed.',
+    'thread.typing': '{name} is typing…',
+    'thread.messages': 'Messages',
+
+    'reply.placeholder': 'Write a reply…',
+    'reply.hint': 'Enter to send, Shift+Enter for a new line',
+    'reply.label': 'Reply',
+    'reply.send': 'Send',
+
+    'message.sending': 'Sending…',
+    'message.sent': 'Sent',
+    'message.failed': 'Not sent',
+    'message.retry': 'Retry',
+    'message.you': 'You',
+
+    'notice.empty': 'Type a message before sending.',
+    'notice.tooLong': 'This message is too long ({bytes} of {max} bytes). Please shorten it.',
+    'notice.dismiss': 'Dismiss',
+
+    'error.rate_limited': 'You’re sending too fast. Please wait a moment.',
+    'error.message_too_long': 'That message is too long.',
+    'error.empty_message': 'Type a message before sending.',
+    'error.conversation_closed': 'This conversation is already closed.',
+    'error.conversation_not_found': 'This conversation no longer exists.',
+    'error.not_assigned': 'This conversation is no longer assigned to you.',
+    'error.unavailable': 'The service is briefly unavailable. Retrying…',
+    'error.invalid_token': 'Your session has ended. Please sign in again.',
+    'error.internal': 'Something went wrong on our side. Please try again.',
+    'error.generic': 'Something went wrong. Please try again.',
+    'error.messageFailed': 'This reply couldn’t be sent. Press Retry to try again.',
+
+    'duration.seconds': '{n}s',
+    'duration.minutes': '{n} min',
+    'duration.hours': '{n} h',
+  },
+
+  'zh-CN': {
+    'app.name': 'Switchboard',
+    'app.tagline': '所有客户对话，尽在一处。',
+    'title.base': 'Switchboard',
+    'title.new': '({count}) 新消息 — Switchboard',
+
+    'login.heading': '登录您的工作区',
+    'login.email': '邮箱',
+    'login.password': '密码',
+    'login.submit': '登录',
+    'login.submitting': '正在登录…',
+    'login.invalid': '邮箱或密码不正确，请重试。',
+    'login.failed': '无法连接到 Switchboard，请检查网络后重试。',
+    'login.expired': '您的会话已结束，请重新登录。',
+    'login.missing': '请输入邮箱和密码。',
+
+    'lang.label': '语言',
+    'lang.switch': '切换语言',
+
+    'status.label': '在线状态',
+    'status.online': '在线',
+    'status.away': '离开',
+    'status.offline': '离线',
+
+    'connection.label': '连接',
+    'connection.connecting': '正在连接…',
+    'connection.connected': '已连接',
+    'connection.reconnecting': '正在重新连接…',
+    'connection.offline': '网络已断开',
+
+    'logout': '退出登录',
+
+    'queue.title': '排队中',
+    'queue.empty': '目前没有人在等待。',
+    'queue.unavailable': '暂时无法加载排队列表。',
+    'queue.visitor': '对话 {id}',
+    'queue.waiting': '已等待 {duration}',
+    'queue.department': '部门 {id}',
+    'queue.hint': '将状态设为“在线”即可接待排队中的对话。',
+
+    'conversations.title': '我的对话',
+    'sidebar.label': '排队与对话',
+    'conversations.empty': '还没有分配给您的对话。',
+    'conversations.unread': '{count} 条未读',
+    'conversations.noMessages': '暂无消息',
+    'conversations.you': '我：{text}',
+    'conversations.typing': '正在输入…',
+
+    'visitor.short': '访客 {id}',
+    'visitor.label': '访客',
+
+    'conv.queued': '等待中',
+    'conv.assigned': '进行中',
+    'conv.closed': '已结束',
+    'conv.transferred': '已转接',
+
+    'thread.empty.title': '未选择对话',
+    'thread.empty.body': '请在左侧选择一个对话，或将状态设为“在线”以接收新对话。',
+    'thread.back': '返回对话列表',
+    'thread.close': '结束对话',
+    'thread.closed': '此对话已结束。',
+    'thread.typing': '{name} 正在输入…',
+    'thread.messages': '消息',
+
+    'reply.placeholder': '输入回复…',
+    'reply.hint': 'Enter 发送，Shift+Enter 换行',
+    'reply.label': '回复',
+    'reply.send': '发送',
+
+    'message.sending': '发送中…',
+    'message.sent': '已发送',
+    'message.failed': '发送失败',
+    'message.retry': '重试',
+    'message.you': '我',
+
+    'notice.empty': '请先输入消息内容。',
+    'notice.tooLong': '消息过长（{bytes} / {max} 字节），请删减后再发送。',
+    'notice.dismiss': '关闭',
+
+    'error.rate_limited': '发送过于频繁，请稍候再试。',
+    'error.message_too_long': '消息过长。',
+    'error.empty_message': '请先输入消息内容。',
+    'error.conversation_closed': '此对话已结束。',
+    'error.conversation_not_found': '此对话已不存在。',
+    'error.not_assigned': '此对话已不再分配给您。',
+    'error.unavailable': '服务暂时不可用，正在重试…',
+    'error.invalid_token': '您的会话已结束，请重新登录。',
+    'error.internal': '服务器出现问题，请重试。',
+    'error.generic': '出现问题，请重试。',
+    'error.messageFailed': '回复未能发送，请点击“重试”。',
+
+    'duration.seconds': '{n} 秒',
+    'duration.minutes': '{n} 分钟',
+    'duration.hours': '{n} 小时',
+  },
+};
+
+const listeners = new Set();
+let current = detectLanguage();
+
+/** Maps any BCP 47 tag to a language of the catalogue (Chinese variants → zh-CN). */
+export function normalizeLanguage(tag) {
+  const lower = String(tag || '').toLowerCase();
+  return lower.startsWith('zh') ? 'zh-CN' : 'en';
+}
+
+function readStored() {
+  // Storage can throw (privacy modes, sandboxed frames): treat that as "no choice made".
+  try {
+    return localStorage.getItem(STORAGE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/** The saved choice if any, else the browser's language. */
+export function detectLanguage() {
+  const stored = readStored();
+  if (stored && CATALOGUE[stored]) return stored;
+  const preferred = (typeof navigator !== 'undefined' && (navigator.languages?.[0] || navigator.language)) || 'en';
+  return normalizeLanguage(preferred);
+}
+
+export function getLanguage() {
+  return current;
+}
+
+/** Switches language, remembers it, and tells every listener. */
+export function setLanguage(lang) {
+  const next = CATALOGUE[lang] ? lang : normalizeLanguage(lang);
+  try {
+    localStorage.setItem(STORAGE_KEY, next);
+  } catch {
+    // Not persisted; the switch still applies to this page.
+  }
+  if (next === current) return;
+  current = next;
+  if (typeof document !== 'undefined') document.documentElement.lang = next;
+  for (const listener of listeners) listener(next);
+}
+
+/** The other language of the two, for a toggle button. */
+export function otherLanguage() {
+  return current === 'en' ? 'zh-CN' : 'en';
+}
+
+/** Calls `listener(lang)` after every language change; returns an unsubscribe function. */
+export function onLanguageChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Translates `key`, replacing `{param}` placeholders; falls back to English, then the key. */
+export function t(key, params = {}) {
+  const template = CATALOGUE[current]?.[key] ?? CATALOGUE.en[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+}
+
+/**
+ * Fills static markup: `data-i18n` sets textContent, `data-i18n-placeholder`,
+ * `data-i18n-aria-label` and `data-i18n-title` set those attributes.
+ */
+export function applyTranslations(root = document) {
+  for (const element of root.querySelectorAll('[data-i18n]')) {
+    element.textContent = t(element.dataset.i18n);
+  }
+  for (const element of root.querySelectorAll('[data-i18n-placeholder]')) {
+    element.setAttribute('placeholder', t(element.dataset.i18nPlaceholder));
+  }
+  for (const element of root.querySelectorAll('[data-i18n-aria-label]')) {
+    element.setAttribute('aria-label', t(element.dataset.i18nAriaLabel));
+  }
+  for (const element of root.querySelectorAll('[data-i18n-title]')) {
+    element.setAttribute('title', t(element.dataset.i18nTitle));
+  }
+}
+
+/** A clock time ("14:05") in the current language. */
+export function formatTime(date) {
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) return '';
+  return new Intl.DateTimeFormat(current, { hour: '2-digit', minute: '2-digit' }).format(date);
+}
+
+/** Date and time, for tooltips. */
+export function formatDateTime(date) {
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) return '';
+  return new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}
+
+/** A short duration such as "3 min" from milliseconds. */
+export function formatDuration(ms) {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  if (seconds < 60) return t('duration.seconds', { n: seconds });
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return t('duration.minutes', { n: minutes });
+  return t('duration.hours', { n: Math.floor(minutes / 60) });
+}
+
+if (typeof document !== 'undefined') document.documentElement.lang = current;

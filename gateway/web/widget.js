@@ -1,0 +1,1289 @@
+/*
+ * Switchboard visitor chat widget.
+ *
+ * Embed on any site with:
+ *   <script src="https://HOST/widget.js" data-site-key="KEY" async></script>
+ * Optional: data-color="#0b7285" (accent colour), data-lang="en|zh-CN" (initial language).
+ *
+ * One classic script, no dependencies: everything lives in an open Shadow DOM so the host
+ * page's CSS cannot break the widget and the widget's CSS cannot leak into the page. Visitor
+ * text is only ever inserted with textContent.
+ *
+ * Protocol v1 (docs/protocol.md): welcome → resume → live frames; messages are deduplicated
+ * by (conversation_id, seq) and shown in seq order; our own messages are matched by
+ * client_msg_id and re-sent with the same id after a reconnect, so a retry never duplicates.
+ */
+(function () {
+  'use strict';
+
+  if (window.SwitchboardWidget) return; // loaded twice: keep the first instance
+
+  var script =
+    document.currentScript ||
+    document.querySelector('script[data-site-key][src*="widget.js"]') ||
+    document.querySelector('script[data-site-key]');
+  if (!script) return;
+  var SITE_KEY = script.getAttribute('data-site-key') || '';
+  var ORIGIN;
+  try {
+    ORIGIN = new URL(script.getAttribute('src') || '', window.location.href).origin;
+  } catch (error) {
+    ORIGIN = window.location.origin;
+  }
+  var WS_ORIGIN = ORIGIN.replace(/^http/, 'ws');
+
+  var MAX_TEXT_BYTES = 8192;
+  var BACKOFF_START_MS = 500;
+  var BACKOFF_MAX_MS = 10000;
+  var PING_EVERY_MS = 25000;
+  var SILENT_LIMIT_MS = 70000; // no frame at all for this long: the socket is dead
+  var TYPING_THROTTLE_MS = 2000;
+  var TYPING_IDLE_MS = 3000;
+  var REMOTE_TYPING_TIMEOUT_MS = 8000; // hide a typing indicator whose "false" got lost
+  // The server drops frames beyond 20/s (burst 40) per socket; stay below that so nothing we
+  // send is ever dropped: frames wait in a small outbox instead.
+  var SEND_RATE_PER_SEC = 15;
+  var SEND_BURST = 30;
+  var REFUSED_RETRY_MS = { too_many_connections: 30000, invalid_site_key: 60000 };
+
+  var TOKEN_KEY = 'switchboard.visitor_token.' + SITE_KEY;
+  var LANG_KEY = 'switchboard.widget.lang';
+
+  // ---------------------------------------------------------------------------------------
+  // Catalogue
+  // ---------------------------------------------------------------------------------------
+
+  var CATALOGUE = {
+    en: {
+      title: 'Chat with us',
+      launcherOpen: 'Open chat',
+      launcherClose: 'Close chat',
+      minimize: 'Minimize chat',
+      langSwitch: 'Switch language to {lang}',
+      langOther: '中文',
+      'connection.connecting': 'Connecting…',
+      'connection.connected': 'Connected',
+      'connection.reconnecting': 'Reconnecting…',
+      'connection.offline': 'You are offline',
+      'status.none': 'We typically reply in a few minutes.',
+      'status.queued': 'Waiting for an agent…',
+      'status.assigned': '{name} is here to help',
+      'status.assignedAnon': 'An agent is here to help',
+      'status.closed': 'This conversation has ended',
+      greetingTitle: 'Hi there',
+      greetingBody: 'Ask us anything — a real person will answer right here.',
+      typing: '{name} is typing…',
+      agent: 'Agent',
+      you: 'You',
+      messages: 'Conversation',
+      inputLabel: 'Your message',
+      placeholder: 'Write a message…',
+      send: 'Send message',
+      'state.sending': 'Sending…',
+      'state.sent': 'Sent',
+      'state.failed': 'Not sent',
+      retry: 'Retry',
+      ended: 'Conversation ended',
+      endedHint: 'This conversation has ended. Write a message to start a new one.',
+      'notice.empty': 'Please type a message first.',
+      'notice.tooLong': 'Your message is too long ({bytes} of {max} bytes). Please shorten it.',
+      'error.rate_limited': 'You’re sending messages too quickly. Please wait a moment.',
+      'error.message_too_long': 'Your message is too long. Please shorten it.',
+      'error.empty_message': 'Please type a message first.',
+      'error.conversation_closed': 'This conversation has ended. Press Retry to send it in a new one.',
+      'error.conversation_not_found': 'We couldn’t find this conversation. Write again to start a new one.',
+      'error.unavailable': 'Chat is briefly unavailable. We’ll keep trying.',
+      'error.too_many_connections': 'Chat is open in too many tabs. Close one and we’ll reconnect.',
+      'error.invalid_site_key': 'Chat is not available on this site right now.',
+      'error.internal': 'Something went wrong on our side. Please try again.',
+      'error.generic': 'Something went wrong. Please try again.',
+      'error.messageFailed': 'Your message couldn’t be sent. Press Retry to try again.',
+      poweredBy: 'Powered by Switchboard',
+    },
+    'zh-CN': {
+      title: '在线客服',
+      launcherOpen: '打开在线客服',
+      launcherClose: '关闭在线客服',
+      minimize: '收起聊天窗口',
+      langSwitch: '切换语言为 {lang}',
+      langOther: 'EN',
+      'connection.connecting': '正在连接…',
+      'connection.connected': '已连接',
+      'connection.reconnecting': '正在重新连接…',
+      'connection.offline': '网络已断开',
+      'status.none': '我们通常会在几分钟内回复。',
+      'status.queued': '正在为您接入客服…',
+      'status.assigned': '{name} 正在为您服务',
+      'status.assignedAnon': '客服正在为您服务',
+      'status.closed': '本次对话已结束',
+      greetingTitle: '您好',
+      greetingBody: '有任何问题都可以问我们，真人客服会在这里回复您。',
+      typing: '{name} 正在输入…',
+      agent: '客服',
+      you: '我',
+      messages: '对话内容',
+      inputLabel: '您的消息',
+      placeholder: '输入消息…',
+      send: '发送消息',
+      'state.sending': '发送中…',
+      'state.sent': '已发送',
+      'state.failed': '发送失败',
+      retry: '重试',
+      ended: '对话已结束',
+      endedHint: '本次对话已结束。发送新消息即可开始新的对话。',
+      'notice.empty': '请先输入消息内容。',
+      'notice.tooLong': '消息过长（{bytes} / {max} 字节），请删减后再发送。',
+      'error.rate_limited': '发送过于频繁，请稍候再试。',
+      'error.message_too_long': '消息过长，请删减后再发送。',
+      'error.empty_message': '请先输入消息内容。',
+      'error.conversation_closed': '本次对话已结束。点击“重试”即可在新对话中发送。',
+      'error.conversation_not_found': '找不到该对话。发送新消息即可开始新的对话。',
+      'error.unavailable': '客服系统暂时不可用，我们会持续重试。',
+      'error.too_many_connections': '打开的聊天窗口过多，请关闭一个标签页。',
+      'error.invalid_site_key': '本网站暂未开通在线客服。',
+      'error.internal': '系统出现问题，请重试。',
+      'error.generic': '出现问题，请重试。',
+      'error.messageFailed': '消息未能发送，请点击“重试”。',
+      poweredBy: '由 Switchboard 提供支持',
+    },
+  };
+
+  // ---------------------------------------------------------------------------------------
+  // Small helpers
+  // ---------------------------------------------------------------------------------------
+
+  function storageGet(key) {
+    // localStorage throws in some privacy modes and sandboxed frames; the widget still works.
+    try {
+      return window.localStorage.getItem(key);
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function storageSet(key, value) {
+    try {
+      window.localStorage.setItem(key, value);
+    } catch (error) {
+      /* not persisted */
+    }
+  }
+
+  function normalizeLanguage(tag) {
+    return String(tag || '').toLowerCase().indexOf('zh') === 0 ? 'zh-CN' : 'en';
+  }
+
+  var lang = (function () {
+    var stored = storageGet(LANG_KEY);
+    if (stored && CATALOGUE[stored]) return stored;
+    var attribute = script.getAttribute('data-lang');
+    if (attribute) return normalizeLanguage(attribute);
+    return normalizeLanguage((navigator.languages && navigator.languages[0]) || navigator.language);
+  })();
+
+  function t(key, params) {
+    var template = CATALOGUE[lang][key] || CATALOGUE.en[key] || key;
+    return template.replace(/\{(\w+)\}/g, function (whole, name) {
+      return params && name in params ? String(params[name]) : whole;
+    });
+  }
+
+  function uuid() {
+    if (window.crypto && typeof window.crypto.randomUUID === 'function') {
+      try {
+        return window.crypto.randomUUID();
+      } catch (error) {
+        /* insecure context: fall through */
+      }
+    }
+    // getRandomValues works outside secure contexts too; format as an RFC 4122 v4 UUID.
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) {
+      return (b + 0x100).toString(16).slice(1);
+    }).join('');
+    return hex.slice(0, 8) + '-' + hex.slice(8, 12) + '-' + hex.slice(12, 16) + '-' + hex.slice(16, 20) + '-' + hex.slice(20);
+  }
+
+  var encoder = new TextEncoder();
+  function utf8Length(text) {
+    return encoder.encode(text).length;
+  }
+
+  function formatTime(date) {
+    if (!(date instanceof Date) || isNaN(date.getTime())) return '';
+    try {
+      return new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' }).format(date);
+    } catch (error) {
+      return '';
+    }
+  }
+
+  /** Creates an element with attributes; text goes in with textContent, never as HTML. */
+  function el(tag, attributes, text) {
+    var node = document.createElement(tag);
+    if (attributes) {
+      Object.keys(attributes).forEach(function (name) {
+        node.setAttribute(name, attributes[name]);
+      });
+    }
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+  /** Builds a small stroke icon from trusted, constant path data. */
+  function icon(paths, size) {
+    var svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('width', String(size || 24));
+    svg.setAttribute('height', String(size || 24));
+    svg.setAttribute('fill', 'none');
+    svg.setAttribute('stroke', 'currentColor');
+    svg.setAttribute('stroke-width', '2');
+    svg.setAttribute('stroke-linecap', 'round');
+    svg.setAttribute('stroke-linejoin', 'round');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    paths.forEach(function (d) {
+      var path = document.createElementNS(SVG_NS, 'path');
+      path.setAttribute('d', d);
+      svg.appendChild(path);
+    });
+    return svg;
+  }
+
+  var ICON_CHAT = ['M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z', 'M8.5 11h.01M12 11h.01M15.5 11h.01'];
+  var ICON_CLOSE = ['M6 6l12 12', 'M18 6L6 18'];
+  var ICON_MINIMIZE = ['M6 9l6 6 6-6'];
+  var ICON_SEND = ['M5 12h13', 'M12 5l7 7-7 7'];
+  var ICON_AGENT = ['M4 14v-2a8 8 0 0 1 16 0v2', 'M4 14a2 2 0 0 0 2 2h1v-5H6a2 2 0 0 0-2 2z', 'M20 14a2 2 0 0 1-2 2h-1v-5h1a2 2 0 0 1 2 2z', 'M17 16v1a3 3 0 0 1-3 3h-2'];
+
+  // ---------------------------------------------------------------------------------------
+  // Styles (inside the shadow root, so nothing leaks either way)
+  // ---------------------------------------------------------------------------------------
+
+  var CSS = [
+    ':host{all:initial}',
+    '*,*::before,*::after{box-sizing:border-box}',
+    '[hidden]{display:none!important}',
+    '.root{--accent:#3b5bdb;--accent-ink:#fff;--bg:#fff;--surface:#f6f7fb;--line:#e4e8f0;--ink:#1e2433;--muted:#6a7386;--danger:#c92a2a;--ok:#2b8a3e;--warn:#e67700;',
+    'font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue","PingFang SC","Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC",sans-serif;color:var(--ink);-webkit-font-smoothing:antialiased}',
+    'button,textarea{font:inherit;color:inherit}',
+    'button{cursor:pointer}',
+    ':focus-visible{outline:3px solid #91a7ff;outline-offset:2px}',
+    '.launcher{position:fixed;right:24px;bottom:24px;width:60px;height:60px;border:0;border-radius:50%;background:var(--accent);color:var(--accent-ink);display:grid;place-items:center;box-shadow:0 12px 28px rgba(20,28,48,.28),0 2px 6px rgba(20,28,48,.18);transition:transform .18s ease,box-shadow .18s ease;z-index:2147483000}',
+    '.launcher:hover{transform:translateY(-2px);box-shadow:0 16px 32px rgba(20,28,48,.32),0 3px 8px rgba(20,28,48,.2)}',
+    '.launcher .i-close{display:none}',
+    '.root[data-open="true"] .launcher .i-chat{display:none}',
+    '.root[data-open="true"] .launcher .i-close{display:block}',
+    '.badge{position:absolute;top:-2px;right:-2px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;background:#e03131;color:#fff;font-size:12px;font-weight:600;line-height:20px;text-align:center;box-shadow:0 0 0 2px #fff}',
+    '.panel{position:fixed;right:24px;bottom:100px;width:380px;height:min(640px,calc(100vh - 124px));min-height:360px;display:flex;flex-direction:column;background:var(--bg);border-radius:18px;overflow:hidden;box-shadow:0 24px 60px rgba(20,28,48,.24),0 4px 14px rgba(20,28,48,.12);z-index:2147483000;animation:sb-in .2s ease-out}',
+    '@keyframes sb-in{from{opacity:0;transform:translateY(12px) scale(.98)}to{opacity:1;transform:none}}',
+    '.header{display:flex;align-items:flex-start;gap:12px;padding:16px 14px 14px 18px;color:#fff;background:linear-gradient(135deg,rgba(255,255,255,.12),rgba(0,0,0,.16)),var(--accent)}',
+    '.avatar{flex:none;width:40px;height:40px;border-radius:50%;display:grid;place-items:center;background:rgba(255,255,255,.18)}',
+    '.heading{flex:1;min-width:0}',
+    '.title-row{display:flex;align-items:center;gap:8px;flex-wrap:wrap}',
+    '.title{margin:0;font-size:16px;font-weight:650;letter-spacing:.01em}',
+    '.status{margin:2px 0 0;font-size:13px;opacity:.92;overflow-wrap:anywhere}',
+    '.connection{display:inline-flex;align-items:center;gap:6px;font-size:12px;padding:2px 8px;border-radius:999px;background:rgba(255,255,255,.16)}',
+    '.connection .dot{width:7px;height:7px;border-radius:50%;background:#ffd43b}',
+    '.connection[data-state="connected"] .dot{background:#69db7c}',
+    '.connection[data-state="offline"] .dot{background:#ff8787}',
+    '.connection[data-state="reconnecting"] .dot,.connection[data-state="connecting"] .dot{animation:sb-pulse 1.2s ease-in-out infinite}',
+    '@keyframes sb-pulse{50%{opacity:.3}}',
+    '.actions{display:flex;gap:4px;flex:none}',
+    '.icon-btn{border:0;background:transparent;color:#fff;height:32px;min-width:32px;padding:0 8px;border-radius:8px;display:inline-grid;place-items:center;font-size:13px;font-weight:600}',
+    '.icon-btn:hover{background:rgba(255,255,255,.16)}',
+    '.messages{flex:1;overflow-y:auto;padding:18px 16px 8px;background:var(--surface);display:flex;flex-direction:column;gap:10px;overscroll-behavior:contain}',
+    '.empty{margin:auto 8px;text-align:center;color:var(--muted)}',
+    '.empty strong{display:block;color:var(--ink);font-size:16px;margin-bottom:4px}',
+    '.msg{display:flex;flex-direction:column;max-width:82%;align-self:flex-start}',
+    '.msg[data-sender="visitor"]{align-self:flex-end;align-items:flex-end}',
+    '.msg[data-sender="system"]{align-self:center;align-items:center;max-width:90%}',
+    '.bubble{padding:9px 13px;border-radius:16px 16px 16px 5px;background:#fff;border:1px solid var(--line);box-shadow:0 1px 2px rgba(20,28,48,.04)}',
+    '.msg[data-sender="visitor"] .bubble{background:var(--accent);color:var(--accent-ink);border-color:transparent;border-radius:16px 16px 5px 16px}',
+    '.msg[data-sender="system"] .bubble{background:transparent;border:0;box-shadow:none;color:var(--muted);font-size:13px;text-align:center;padding:2px 8px}',
+    '.msg[data-state="failed"] .bubble{opacity:.75}',
+    '.msg[data-state="sending"] .bubble{opacity:.85}',
+    '.text{white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}',
+    '.name{display:block;font-size:12px;font-weight:600;color:var(--muted);margin:0 0 3px 4px}',
+    '.meta{display:flex;align-items:center;gap:6px;margin:3px 4px 0;font-size:11.5px;color:var(--muted)}',
+    '.msg[data-state="failed"] .meta{color:var(--danger)}',
+    '.retry{border:0;background:transparent;color:var(--danger);font-weight:600;font-size:12px;padding:0 2px;text-decoration:underline}',
+    '.divider{display:flex;align-items:center;gap:10px;color:var(--muted);font-size:12px;margin:6px 0}',
+    '.divider::before,.divider::after{content:"";flex:1;height:1px;background:var(--line)}',
+    '.typing{display:flex;align-items:center;gap:8px;padding:6px 18px;font-size:12.5px;color:var(--muted);background:var(--surface)}',
+    '.dots{display:inline-flex;gap:3px}',
+    '.dots i{width:5px;height:5px;border-radius:50%;background:currentColor;animation:sb-bounce 1.2s infinite ease-in-out}',
+    '.dots i:nth-child(2){animation-delay:.15s}.dots i:nth-child(3){animation-delay:.3s}',
+    '@keyframes sb-bounce{0%,80%,100%{opacity:.3;transform:none}40%{opacity:1;transform:translateY(-3px)}}',
+    '.notice{margin:0;padding:8px 16px;font-size:13px;background:#fff4e6;color:#8a4b08;border-top:1px solid #ffe8cc}',
+    '.notice[data-kind="error"]{background:#fff5f5;color:#a61e1e;border-top-color:#ffe3e3}',
+    '.notice[data-kind="info"]{background:#edf2ff;color:#364fc7;border-top-color:#dbe4ff}',
+    '.composer{display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px;border-top:1px solid var(--line);background:var(--bg)}',
+    '.input{flex:1;min-height:42px;max-height:140px;resize:none;border:1px solid var(--line);border-radius:12px;padding:10px 12px;background:#fff;line-height:1.4;outline:none;transition:border-color .15s,box-shadow .15s}',
+    '.input:focus{border-color:var(--accent);box-shadow:0 0 0 3px rgba(59,91,219,.15)}',
+    '.send{flex:none;width:42px;height:42px;border:0;border-radius:12px;background:var(--accent);color:var(--accent-ink);display:grid;place-items:center;transition:filter .15s}',
+    '.send:hover{filter:brightness(1.08)}',
+    '.footer{padding:0 12px 10px;text-align:center;font-size:11px;color:#98a1b3;background:var(--bg)}',
+    '@media (max-width:480px){',
+    '.panel{inset:0;right:0;bottom:0;width:100%;height:100%;height:100dvh;min-height:0;border-radius:0}',
+    '.root[data-open="true"] .launcher{display:none}',
+    '.launcher{right:16px;bottom:16px}',
+    '}',
+    '@media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}',
+  ].join('\n');
+
+  // ---------------------------------------------------------------------------------------
+  // State
+  // ---------------------------------------------------------------------------------------
+
+  var state = {
+    open: false,
+    connection: 'connecting',
+    started: false, // the first connection is made lazily for new visitors
+    visitorId: null,
+    visitorToken: storageGet(TOKEN_KEY),
+    conversationId: null, // the conversation new messages go to (null: start one)
+    status: 'none',
+    agentId: null,
+    unread: 0,
+  };
+
+  var items = []; // messages and dividers, sorted by sortKey
+  var bySeqKey = new Map(); // "conversation:seq" → message (dedupe)
+  var byClientId = new Map(); // client_msg_id → our own message
+  var lastSeq = new Map(); // conversation → highest seq shown
+  var conversationOrder = new Map(); // conversation → display order
+  var replaying = new Set(); // conversations between `resume` and `resumed`
+  var agentNames = new Map(); // agent id → name (from frames and messages)
+  var closedDividers = new Set();
+  var localOrder = 0;
+
+  // ---------------------------------------------------------------------------------------
+  // DOM
+  // ---------------------------------------------------------------------------------------
+
+  var host = document.createElement('div');
+  host.id = 'switchboard-widget';
+  host.setAttribute('data-switchboard', 'widget');
+  // Inline so page CSS cannot move or hide the host; children are position:fixed anyway.
+  host.style.cssText = 'all:initial;position:fixed;right:0;bottom:0;width:0;height:0;z-index:2147483000;';
+  var shadow = host.attachShadow({ mode: 'open' });
+  var style = document.createElement('style');
+  style.textContent = CSS;
+  shadow.appendChild(style);
+
+  var root = el('div', { class: 'root', 'data-open': 'false' });
+  var accent = script.getAttribute('data-color');
+  if (accent && /^#[0-9a-f]{3,8}$/i.test(accent)) root.style.setProperty('--accent', accent);
+  shadow.appendChild(root);
+
+  var launcher = el('button', {
+    type: 'button',
+    class: 'launcher',
+    'data-testid': 'sb-launcher',
+    'aria-expanded': 'false',
+    'aria-controls': 'sb-panel',
+  });
+  var chatIcon = icon(ICON_CHAT, 28);
+  chatIcon.setAttribute('class', 'i-chat');
+  var closeIcon = icon(ICON_CLOSE, 26);
+  closeIcon.setAttribute('class', 'i-close');
+  var badge = el('span', { class: 'badge', 'aria-hidden': 'true' });
+  badge.hidden = true;
+  launcher.appendChild(chatIcon);
+  launcher.appendChild(closeIcon);
+  launcher.appendChild(badge);
+
+  var panel = el('section', { class: 'panel', id: 'sb-panel', 'data-testid': 'sb-panel', role: 'dialog', 'aria-labelledby': 'sb-title' });
+  panel.hidden = true;
+
+  var header = el('header', { class: 'header' });
+  var avatar = el('div', { class: 'avatar' });
+  avatar.appendChild(icon(ICON_AGENT, 22));
+  var heading = el('div', { class: 'heading' });
+  var titleRow = el('div', { class: 'title-row' });
+  var title = el('h2', { class: 'title', id: 'sb-title' });
+  var connection = el('span', { class: 'connection', 'data-testid': 'sb-connection', 'data-state': 'connecting', role: 'status' });
+  var connectionDot = el('span', { class: 'dot', 'aria-hidden': 'true' });
+  var connectionLabel = el('span');
+  connection.appendChild(connectionDot);
+  connection.appendChild(connectionLabel);
+  titleRow.appendChild(title);
+  titleRow.appendChild(connection);
+  var statusLine = el('p', { class: 'status', 'data-testid': 'sb-status', 'data-status': 'none', 'aria-live': 'polite' });
+  heading.appendChild(titleRow);
+  heading.appendChild(statusLine);
+  var actions = el('div', { class: 'actions' });
+  var langButton = el('button', { type: 'button', class: 'icon-btn', 'data-testid': 'sb-lang' });
+  var minimizeButton = el('button', { type: 'button', class: 'icon-btn' });
+  minimizeButton.appendChild(icon(ICON_MINIMIZE, 20));
+  actions.appendChild(langButton);
+  actions.appendChild(minimizeButton);
+  header.appendChild(avatar);
+  header.appendChild(heading);
+  header.appendChild(actions);
+
+  var list = el('div', { class: 'messages', 'data-testid': 'sb-messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', tabindex: '0' });
+  var empty = el('div', { class: 'empty' });
+  var emptyTitle = el('strong');
+  var emptyBody = el('span');
+  empty.appendChild(emptyTitle);
+  empty.appendChild(emptyBody);
+  list.appendChild(empty);
+
+  var typing = el('div', { class: 'typing', 'data-testid': 'sb-typing', 'aria-live': 'polite' });
+  var dots = el('span', { class: 'dots', 'aria-hidden': 'true' });
+  dots.appendChild(el('i'));
+  dots.appendChild(el('i'));
+  dots.appendChild(el('i'));
+  var typingText = el('span');
+  typing.appendChild(dots);
+  typing.appendChild(typingText);
+  typing.hidden = true;
+
+  var notice = el('p', { class: 'notice', 'data-testid': 'sb-notice', role: 'alert' });
+  notice.hidden = true;
+
+  var composer = el('form', { class: 'composer', novalidate: '' });
+  var input = el('textarea', { class: 'input', 'data-testid': 'sb-input', rows: '1' });
+  var sendButton = el('button', { type: 'submit', class: 'send', 'data-testid': 'sb-send' });
+  sendButton.appendChild(icon(ICON_SEND, 20));
+  composer.appendChild(input);
+  composer.appendChild(sendButton);
+
+  var footer = el('div', { class: 'footer' });
+
+  panel.appendChild(header);
+  panel.appendChild(list);
+  panel.appendChild(typing);
+  panel.appendChild(notice);
+  panel.appendChild(composer);
+  panel.appendChild(footer);
+  root.appendChild(panel);
+  root.appendChild(launcher);
+
+  // ---------------------------------------------------------------------------------------
+  // Rendering
+  // ---------------------------------------------------------------------------------------
+
+  function renderStatic() {
+    title.textContent = t('title');
+    launcher.setAttribute('aria-label', state.open ? t('launcherClose') : t('launcherOpen'));
+    minimizeButton.setAttribute('aria-label', t('minimize'));
+    minimizeButton.setAttribute('title', t('minimize'));
+    langButton.textContent = t('langOther');
+    langButton.setAttribute('aria-label', t('langSwitch', { lang: t('langOther') }));
+    langButton.setAttribute('title', t('langSwitch', { lang: t('langOther') }));
+    panel.setAttribute('lang', lang);
+    list.setAttribute('aria-label', t('messages'));
+    emptyTitle.textContent = t('greetingTitle');
+    emptyBody.textContent = t('greetingBody');
+    input.setAttribute('aria-label', t('inputLabel'));
+    input.setAttribute('placeholder', t('placeholder'));
+    sendButton.setAttribute('aria-label', t('send'));
+    sendButton.setAttribute('title', t('send'));
+    footer.textContent = t('poweredBy');
+    renderConnection();
+    renderStatus();
+    renderTyping();
+    renderNotice();
+    items.forEach(function (item) {
+      if (item.kind === 'message') renderMessage(item);
+      else item.el.textContent = t('ended');
+    });
+  }
+
+  function renderConnection() {
+    connection.setAttribute('data-state', state.connection);
+    connectionLabel.textContent = t('connection.' + state.connection);
+  }
+
+  function agentName() {
+    return (state.agentId && agentNames.get(state.agentId)) || null;
+  }
+
+  function renderStatus() {
+    statusLine.setAttribute('data-status', state.status);
+    var text;
+    if (state.status === 'assigned') {
+      var name = agentName();
+      text = name ? t('status.assigned', { name: name }) : t('status.assignedAnon');
+    } else {
+      text = t('status.' + state.status);
+    }
+    statusLine.textContent = text;
+  }
+
+  var remoteTyping = null; // { name, timer }
+  function renderTyping() {
+    if (!remoteTyping) {
+      typing.hidden = true;
+      typingText.textContent = '';
+      return;
+    }
+    typingText.textContent = t('typing', { name: remoteTyping.name || t('agent') });
+    typing.hidden = false;
+  }
+
+  var currentNotice = null; // { key, params, kind } — kept as a key so a language switch re-renders it
+  function showNotice(key, params, kind) {
+    currentNotice = { key: key, params: params || null, kind: kind || 'warn' };
+    renderNotice();
+  }
+  function clearNotice() {
+    currentNotice = null;
+    renderNotice();
+  }
+  function renderNotice() {
+    if (!currentNotice) {
+      notice.hidden = true;
+      notice.textContent = '';
+      return;
+    }
+    notice.textContent = t(currentNotice.key, currentNotice.params);
+    notice.setAttribute('data-kind', currentNotice.kind);
+    notice.hidden = false;
+  }
+
+  function renderBadge() {
+    badge.hidden = state.unread === 0 || state.open;
+    badge.textContent = state.unread > 9 ? '9+' : String(state.unread);
+  }
+
+  function buildMessage(message) {
+    var node = el('div', { class: 'msg', 'data-testid': 'sb-message' });
+    var bubble = el('div', { class: 'bubble' });
+    var name = el('span', { class: 'name' });
+    var text = el('div', { class: 'text', 'data-testid': 'sb-text' });
+    text.textContent = message.text; // user text: textContent only
+    bubble.appendChild(name);
+    bubble.appendChild(text);
+    var meta = el('div', { class: 'meta' });
+    var time = el('time');
+    var stateLabel = el('span', { class: 'state' });
+    var retry = el('button', { type: 'button', class: 'retry' });
+    retry.addEventListener('click', function () {
+      retrySend(message);
+    });
+    meta.appendChild(time);
+    meta.appendChild(stateLabel);
+    meta.appendChild(retry);
+    node.appendChild(bubble);
+    node.appendChild(meta);
+    message.el = node;
+    message.parts = { name: name, time: time, state: stateLabel, retry: retry };
+    renderMessage(message);
+  }
+
+  function renderMessage(message) {
+    var node = message.el;
+    var parts = message.parts;
+    var kind = message.sender.kind;
+    node.setAttribute('data-seq', message.seq == null ? '' : String(message.seq));
+    node.setAttribute('data-client-msg-id', message.clientMsgId || '');
+    node.setAttribute('data-sender', kind);
+    node.setAttribute('data-state', message.state);
+    if (kind === 'agent') {
+      parts.name.textContent = message.sender.name || t('agent');
+      parts.name.hidden = false;
+    } else {
+      parts.name.textContent = '';
+      parts.name.hidden = true;
+    }
+    parts.time.textContent = formatTime(message.createdAt);
+    if (message.createdAt instanceof Date && !isNaN(message.createdAt.getTime())) {
+      parts.time.setAttribute('datetime', message.createdAt.toISOString());
+    }
+    // Delivery state only matters for what this visitor wrote.
+    var showState = kind === 'visitor' && message.own;
+    parts.state.textContent = showState ? t('state.' + message.state) : '';
+    parts.state.hidden = !showState;
+    parts.retry.textContent = t('retry');
+    parts.retry.hidden = !(showState && message.state === 'failed');
+  }
+
+  function sortKey(item) {
+    var order = item.conversationId != null && conversationOrder.has(item.conversationId) ? conversationOrder.get(item.conversationId) : 1e9;
+    var seq = item.kind === 'divider' ? 1e15 : item.seq == null ? 1e16 : item.seq;
+    return [order, seq, item.order];
+  }
+
+  function compareKeys(a, b) {
+    for (var i = 0; i < 3; i++) {
+      if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+    }
+    return 0;
+  }
+
+  /** Puts `item` at its sorted place in `items` and in the DOM (appendChild-style move). */
+  function place(item) {
+    var index = items.indexOf(item);
+    if (index !== -1) items.splice(index, 1);
+    var key = sortKey(item);
+    var at = items.length;
+    while (at > 0 && compareKeys(sortKey(items[at - 1]), key) > 0) at--;
+    items.splice(at, 0, item);
+    var next = items[at + 1];
+    list.insertBefore(item.el, next ? next.el : null);
+    empty.hidden = items.length > 0;
+  }
+
+  function nearBottom() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  }
+
+  function scrollToBottom() {
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function ensureConversation(id) {
+    if (id && !conversationOrder.has(id)) conversationOrder.set(id, conversationOrder.size);
+  }
+
+  function addClosedDivider(conversationId) {
+    if (closedDividers.has(conversationId)) return;
+    closedDividers.add(conversationId);
+    var divider = { kind: 'divider', conversationId: conversationId, order: localOrder++, el: el('div', { class: 'divider', role: 'note' }, t('ended')) };
+    var stick = nearBottom();
+    place(divider);
+    if (stick) scrollToBottom();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Connection
+  // ---------------------------------------------------------------------------------------
+
+  var socket = null;
+  var welcomed = false;
+  var attempt = 0;
+  var reconnectTimer = null;
+  var heartbeatTimer = null;
+  var lastFrameAt = 0;
+  var lastErrorCode = null;
+
+  function setConnection(next) {
+    if (!navigator.onLine && next !== 'connected') next = 'offline';
+    state.connection = next;
+    renderConnection();
+  }
+
+  function socketOpen() {
+    return socket && socket.readyState === WebSocket.OPEN && welcomed;
+  }
+
+  var outbox = [];
+  var tokens = SEND_BURST;
+  var refilledAt = Date.now();
+  var pumpTimer = null;
+
+  /** Queues a frame for the open socket; false if there is none (it is re-sent later anyway). */
+  function send(frame) {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    outbox.push(JSON.stringify(frame));
+    pump();
+    return true;
+  }
+
+  function pump() {
+    var now = Date.now();
+    tokens = Math.min(SEND_BURST, tokens + ((now - refilledAt) / 1000) * SEND_RATE_PER_SEC);
+    refilledAt = now;
+    while (outbox.length && tokens >= 1 && socket && socket.readyState === WebSocket.OPEN) {
+      try {
+        socket.send(outbox.shift());
+      } catch (error) {
+        outbox.length = 0;
+        return;
+      }
+      tokens -= 1;
+    }
+    if (outbox.length && !pumpTimer) {
+      pumpTimer = setTimeout(function () {
+        pumpTimer = null;
+        pump();
+      }, 1000 / SEND_RATE_PER_SEC);
+    }
+  }
+
+  function connect() {
+    state.started = true;
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    if (socket) return;
+    if (!navigator.onLine) {
+      setConnection('offline'); // the `online` event reconnects
+      return;
+    }
+    var query = new URLSearchParams();
+    query.set('site_key', SITE_KEY);
+    if (state.visitorToken) query.set('visitor_token', state.visitorToken);
+    query.set('page_url', String(window.location.href).slice(0, 1000));
+    var ws;
+    try {
+      ws = new WebSocket(WS_ORIGIN + '/v1/visitor/ws?' + query.toString());
+    } catch (error) {
+      scheduleReconnect();
+      return;
+    }
+    socket = ws;
+    welcomed = false;
+    lastErrorCode = null;
+    if (state.connection !== 'reconnecting') setConnection('connecting');
+    ws.onmessage = function (event) {
+      if (socket !== ws) return;
+      lastFrameAt = Date.now();
+      var frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch (error) {
+        return;
+      }
+      if (frame && typeof frame === 'object') handleFrame(frame);
+    };
+    ws.onclose = function (event) {
+      if (socket !== ws) return;
+      dropped(event.code);
+    };
+    ws.onerror = function () {
+      /* a close event follows; the console already shows the network error */
+    };
+    ws.onopen = function () {
+      lastFrameAt = Date.now();
+      startHeartbeat();
+    };
+  }
+
+  /** The socket is gone (closed, or declared dead): forget it and plan the next attempt. */
+  function dropped(code) {
+    var ws = socket;
+    socket = null;
+    welcomed = false;
+    stopHeartbeat();
+    if (ws) {
+      ws.onmessage = ws.onclose = ws.onerror = ws.onopen = null;
+      try {
+        ws.close();
+      } catch (error) {
+        /* already closed */
+      }
+    }
+    outbox.length = 0; // frames for a dead socket: resumes and unacked messages are re-sent
+    clearTimeout(pumpTimer);
+    pumpTimer = null;
+    replaying.clear();
+    setRemoteTyping(null);
+    resetTyping();
+    // 1008 means "refused": retrying at once will not help, so wait much longer.
+    var refused = code === 1008 && REFUSED_RETRY_MS[lastErrorCode] ? lastErrorCode : null;
+    if (refused === 'invalid_site_key') showNotice('error.invalid_site_key', null, 'error');
+    if (refused === 'too_many_connections') showNotice('error.too_many_connections', null, 'warn');
+    setConnection('reconnecting');
+    scheduleReconnect(refused ? REFUSED_RETRY_MS[refused] : 0);
+  }
+
+  function scheduleReconnect(minimumMs) {
+    clearTimeout(reconnectTimer);
+    if (!navigator.onLine) {
+      setConnection('offline');
+      return;
+    }
+    // 0.5 s doubling to 10 s, with ±25 % jitter so a restarted gateway is not hit all at once.
+    var base = Math.max(minimumMs || 0, Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * Math.pow(2, attempt)));
+    attempt++;
+    var delay = base * (0.75 + Math.random() * 0.5);
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function startHeartbeat() {
+    stopHeartbeat();
+    heartbeatTimer = setInterval(function () {
+      if (!socket) return;
+      if (Date.now() - lastFrameAt > SILENT_LIMIT_MS) {
+        dropped(1006); // no pong or anything: the network died without a close
+        return;
+      }
+      send({ type: 'ping' });
+    }, PING_EVERY_MS);
+  }
+
+  function stopHeartbeat() {
+    clearInterval(heartbeatTimer);
+    heartbeatTimer = null;
+  }
+
+  window.addEventListener('offline', function () {
+    setConnection('offline');
+  });
+  window.addEventListener('online', function () {
+    if (!state.started) return;
+    if (socket) {
+      setConnection(welcomed ? 'connected' : 'connecting');
+    } else {
+      attempt = 0;
+      setConnection('reconnecting');
+      connect();
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------
+  // Frames
+  // ---------------------------------------------------------------------------------------
+
+  function handleFrame(frame) {
+    switch (frame.type) {
+      case 'welcome':
+        return onWelcome(frame);
+      case 'message':
+        return onMessage(frame);
+      case 'ack':
+        return onAck(frame);
+      case 'conversation':
+        return onConversation(frame);
+      case 'resumed':
+        return onResumed(frame);
+      case 'typing':
+        return onTyping(frame);
+      case 'error':
+        return onError(frame);
+      default:
+        return; // pong and unknown frames: nothing to do
+    }
+  }
+
+  function onWelcome(frame) {
+    welcomed = true;
+    attempt = 0;
+    state.visitorId = frame.visitor_id || state.visitorId;
+    if (frame.visitor_token) {
+      state.visitorToken = frame.visitor_token;
+      storageSet(TOKEN_KEY, frame.visitor_token);
+    }
+    if (currentNotice && /^error\.(unavailable|too_many_connections|invalid_site_key)$/.test(currentNotice.key)) clearNotice();
+    setConnection('connected');
+
+    var conversation = frame.conversation;
+    if (conversation && conversation.id) {
+      ensureConversation(conversation.id);
+      state.conversationId = conversation.id;
+      state.status = conversation.status || 'queued';
+      state.agentId = conversation.agent_id || null;
+      renderStatus();
+      replaying.add(conversation.id);
+      send({ type: 'resume', conversation_id: conversation.id, after_seq: lastSeq.get(conversation.id) || 0 });
+    } else if (state.conversationId && state.status !== 'closed') {
+      // We showed an open conversation, but the server has none open: it ended meanwhile.
+      markClosed(state.conversationId);
+    }
+    // Messages of the resumed conversation wait for `resumed` (the replay may show they
+    // arrived already); everything else still unacknowledged goes out now.
+    resendPending(function (message) {
+      return !message.conversationId || !replaying.has(message.conversationId);
+    });
+  }
+
+  function onMessage(frame) {
+    if (!frame.conversation_id || typeof frame.seq !== 'number') return;
+    ensureConversation(frame.conversation_id);
+    var key = frame.conversation_id + ':' + frame.seq;
+    var sender = frame.sender || { kind: 'system', id: '', name: '' };
+    if (sender.kind === 'agent' && sender.id && sender.name) {
+      agentNames.set(sender.id, sender.name);
+      if (sender.id === state.agentId) renderStatus();
+    }
+    if (frame.seq > (lastSeq.get(frame.conversation_id) || 0)) lastSeq.set(frame.conversation_id, frame.seq);
+    if (remoteTyping && remoteTyping.id === sender.id) setRemoteTyping(null);
+
+    var createdAt = frame.created_at ? new Date(frame.created_at) : new Date();
+    var existing = bySeqKey.get(key);
+    if (existing) {
+      existing.createdAt = createdAt; // seen already (via ack or replay): refresh only
+      renderMessage(existing);
+      return;
+    }
+    var stick = nearBottom();
+    var own = frame.client_msg_id ? byClientId.get(frame.client_msg_id) : null;
+    if (own && (own.seq == null || own.seq === frame.seq)) {
+      own.seq = frame.seq;
+      own.conversationId = frame.conversation_id;
+      own.createdAt = createdAt;
+      own.state = 'sent';
+      own.sender = sender;
+      bySeqKey.set(key, own);
+      renderMessage(own);
+      place(own);
+    } else {
+      var message = {
+        kind: 'message',
+        conversationId: frame.conversation_id,
+        seq: frame.seq,
+        clientMsgId: frame.client_msg_id || '',
+        sender: sender,
+        text: String(frame.text == null ? '' : frame.text),
+        createdAt: createdAt,
+        state: 'sent',
+        own: false,
+        order: localOrder++,
+      };
+      buildMessage(message);
+      bySeqKey.set(key, message);
+      place(message);
+      if (sender.kind !== 'visitor' && !replaying.has(frame.conversation_id) && !state.open) {
+        state.unread++;
+        renderBadge();
+      }
+    }
+    if (stick) scrollToBottom();
+  }
+
+  function onAck(frame) {
+    var message = byClientId.get(frame.client_msg_id);
+    if (!message) return;
+    ensureConversation(frame.conversation_id);
+    message.conversationId = frame.conversation_id;
+    if (!state.conversationId || state.status === 'closed' || state.status === 'none') {
+      // A first message opened this conversation.
+      if (state.conversationId !== frame.conversation_id) {
+        state.conversationId = frame.conversation_id;
+        if (state.status === 'none' || state.status === 'closed') state.status = 'queued';
+        renderStatus();
+      }
+    }
+    if (message.seq == null && typeof frame.seq === 'number' && frame.seq > 0) {
+      var key = frame.conversation_id + ':' + frame.seq;
+      if (!bySeqKey.has(key)) {
+        message.seq = frame.seq;
+        bySeqKey.set(key, message);
+      }
+    }
+    message.state = 'sent';
+    renderMessage(message);
+    place(message);
+  }
+
+  function onConversation(frame) {
+    var id = frame.conversation_id;
+    if (!id) return;
+    ensureConversation(id);
+    if (frame.agent && frame.agent.id) {
+      if (frame.agent.name) agentNames.set(frame.agent.id, frame.agent.name);
+    }
+    if (id !== state.conversationId) {
+      // A closed frame for an older conversation must not take over the header.
+      if (frame.status === 'closed') {
+        addClosedDivider(id);
+        return;
+      }
+      state.conversationId = id;
+    }
+    state.status = frame.status || state.status;
+    state.agentId = frame.agent ? frame.agent.id : state.status === 'assigned' ? state.agentId : null;
+    if (state.status === 'closed') markClosed(id);
+    else if (currentNotice && currentNotice.key === 'endedHint') clearNotice(); // a new one started
+    renderStatus();
+  }
+
+  function markClosed(id) {
+    if (id === state.conversationId) {
+      state.status = 'closed';
+      renderStatus();
+      setRemoteTyping(null);
+      resetTyping();
+      showNotice('endedHint', null, 'info');
+    }
+    addClosedDivider(id);
+  }
+
+  function onResumed(frame) {
+    var id = frame.conversation_id;
+    if (frame.recovered === false && typeof frame.last_seq === 'number') {
+      // The replay stopped at the server's limit: ask for the rest before going on.
+      send({ type: 'resume', conversation_id: id, after_seq: frame.last_seq });
+      return;
+    }
+    replaying.delete(id);
+    resendPending(function (message) {
+      return message.conversationId === id;
+    });
+  }
+
+  function onTyping(frame) {
+    var sender = frame.sender || {};
+    // Our own other tabs type as "visitor" too; only the agent side is interesting here.
+    if (sender.kind === 'visitor' || frame.conversation_id !== state.conversationId) return;
+    if (frame.state) {
+      if (sender.name) agentNames.set(sender.id, sender.name);
+      setRemoteTyping({ id: sender.id, name: sender.name });
+    } else if (remoteTyping && remoteTyping.id === sender.id) {
+      setRemoteTyping(null);
+    }
+  }
+
+  function setRemoteTyping(next) {
+    if (remoteTyping) clearTimeout(remoteTyping.timer);
+    remoteTyping = next;
+    if (next) {
+      next.timer = setTimeout(function () {
+        if (remoteTyping === next) setRemoteTyping(null);
+      }, REMOTE_TYPING_TIMEOUT_MS);
+    }
+    renderTyping();
+  }
+
+  function onError(frame) {
+    var code = String(frame.code || '');
+    var message = frame.client_msg_id ? byClientId.get(frame.client_msg_id) : null;
+    if (message) {
+      message.state = 'failed';
+      if (code === 'conversation_closed' || code === 'conversation_not_found') {
+        // Nothing was stored; a retry without the old id starts a new conversation.
+        if (message.conversationId === state.conversationId) markClosed(state.conversationId);
+        message.conversationId = null;
+      }
+      renderMessage(message);
+      place(message);
+      // Service-side failures: the generic text would promise an automatic retry we don't do.
+      var transient = code === 'unavailable' || code === 'internal' || !CATALOGUE.en['error.' + code];
+      showNotice(transient ? 'error.messageFailed' : errorKey(code), null, 'error');
+      return;
+    }
+    lastErrorCode = code;
+    if (code === 'conversation_not_found' && state.conversationId && replaying.has(state.conversationId)) {
+      // Our resume named a conversation this visitor cannot see (e.g. a new token): start over.
+      replaying.delete(state.conversationId);
+      state.conversationId = null;
+      state.status = 'none';
+      renderStatus();
+      return;
+    }
+    if (code === 'rate_limited' || code === 'unavailable' || code === 'internal') showNotice(errorKey(code), null, 'warn');
+    // invalid_site_key / too_many_connections are reported when the close that follows arrives.
+  }
+
+  function errorKey(code) {
+    return CATALOGUE.en['error.' + code] ? 'error.' + code : 'error.generic';
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Sending
+  // ---------------------------------------------------------------------------------------
+
+  /** Sends (or re-sends, with the same client_msg_id) one of our messages, when possible. */
+  function transmit(message) {
+    if (!socketOpen()) return; // re-sent after the next welcome/resumed
+    if (message.conversationId && replaying.has(message.conversationId)) return; // after `resumed`
+    var frame = { type: 'message', client_msg_id: message.clientMsgId, text: message.text };
+    if (message.conversationId) frame.conversation_id = message.conversationId;
+    send(frame);
+  }
+
+  function resendPending(filter) {
+    items.forEach(function (item) {
+      if (item.kind === 'message' && item.own && item.state === 'sending' && filter(item)) transmit(item);
+    });
+  }
+
+  function submit() {
+    var text = input.value;
+    if (!text.trim()) {
+      showNotice('notice.empty', null, 'warn');
+      input.focus();
+      return;
+    }
+    var bytes = utf8Length(text);
+    if (bytes > MAX_TEXT_BYTES) {
+      showNotice('notice.tooLong', { bytes: bytes, max: MAX_TEXT_BYTES }, 'warn');
+      input.focus();
+      return;
+    }
+    clearNotice();
+    var open = state.conversationId && state.status !== 'closed' && state.status !== 'none';
+    var message = {
+      kind: 'message',
+      conversationId: open ? state.conversationId : null,
+      seq: null,
+      clientMsgId: uuid(),
+      sender: { kind: 'visitor', id: state.visitorId || '', name: '' },
+      text: text,
+      createdAt: new Date(),
+      state: 'sending',
+      own: true,
+      order: localOrder++,
+    };
+    byClientId.set(message.clientMsgId, message);
+    buildMessage(message);
+    place(message);
+    scrollToBottom();
+    input.value = '';
+    autosize();
+    resetTyping();
+    if (!state.started) connect();
+    transmit(message);
+  }
+
+  function retrySend(message) {
+    if (message.state !== 'failed') return;
+    message.state = 'sending';
+    if (!message.conversationId) {
+      var open = state.conversationId && state.status !== 'closed' && state.status !== 'none';
+      message.conversationId = open ? state.conversationId : null;
+    }
+    clearNotice();
+    renderMessage(message);
+    transmit(message);
+  }
+
+  // Typing: `true` at most every 2 s while typing, `false` after 3 s idle or on send.
+  var typingSent = false;
+  var typingSentAt = 0;
+  var typingIdleTimer = null;
+
+  function onInputTyping() {
+    if (!input.value) {
+      resetTyping();
+      return;
+    }
+    var id = state.conversationId;
+    if (!id || state.status === 'closed' || state.status === 'none' || !socketOpen()) return;
+    var now = Date.now();
+    if (!typingSent || now - typingSentAt >= TYPING_THROTTLE_MS) {
+      if (send({ type: 'typing', conversation_id: id, state: true })) {
+        typingSent = true;
+        typingSentAt = now;
+      }
+    }
+    clearTimeout(typingIdleTimer);
+    typingIdleTimer = setTimeout(resetTyping, TYPING_IDLE_MS);
+  }
+
+  function resetTyping() {
+    clearTimeout(typingIdleTimer);
+    typingIdleTimer = null;
+    if (typingSent && state.conversationId && socketOpen()) {
+      send({ type: 'typing', conversation_id: state.conversationId, state: false });
+    }
+    typingSent = false;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Interaction
+  // ---------------------------------------------------------------------------------------
+
+  function autosize() {
+    input.style.height = 'auto';
+    input.style.height = Math.min(input.scrollHeight + 2, 140) + 'px';
+  }
+
+  function setOpen(open) {
+    state.open = open;
+    root.setAttribute('data-open', open ? 'true' : 'false');
+    panel.hidden = !open;
+    launcher.setAttribute('aria-expanded', open ? 'true' : 'false');
+    launcher.setAttribute('aria-label', open ? t('launcherClose') : t('launcherOpen'));
+    if (open) {
+      state.unread = 0;
+      if (!state.started) connect();
+      scrollToBottom();
+      // After the panel is laid out, so the focus really lands.
+      setTimeout(function () {
+        input.focus();
+      }, 0);
+    }
+    renderBadge();
+  }
+
+  launcher.addEventListener('click', function () {
+    setOpen(!state.open);
+    if (!state.open) launcher.focus();
+  });
+  minimizeButton.addEventListener('click', function () {
+    setOpen(false);
+    launcher.focus();
+  });
+  panel.addEventListener('keydown', function (event) {
+    if (event.key === 'Escape') {
+      setOpen(false);
+      launcher.focus();
+    }
+  });
+  langButton.addEventListener('click', function () {
+    lang = lang === 'en' ? 'zh-CN' : 'en';
+    storageSet(LANG_KEY, lang);
+    renderStatic();
+  });
+  composer.addEventListener('submit', function (event) {
+    event.preventDefault();
+    submit();
+  });
+  input.addEventListener('keydown', function (event) {
+    // Enter sends; Shift+Enter is a newline; never while an IME is composing (Chinese input).
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      submit();
+    }
+  });
+  input.addEventListener('input', function () {
+    autosize();
+    if (currentNotice && (currentNotice.key === 'notice.empty' || currentNotice.key === 'notice.tooLong')) {
+      if (utf8Length(input.value) <= MAX_TEXT_BYTES && input.value.trim()) clearNotice();
+    }
+    onInputTyping();
+  });
+
+  // ---------------------------------------------------------------------------------------
+  // Start
+  // ---------------------------------------------------------------------------------------
+
+  renderStatic();
+  renderBadge();
+
+  function mount() {
+    document.body.appendChild(host);
+    // A returning visitor may have a conversation going: reconnect right away so history and
+    // new replies are there. A new visitor connects when they first open the chat.
+    if (state.visitorToken) connect();
+  }
+  if (document.body) mount();
+  else document.addEventListener('DOMContentLoaded', mount);
+
+  /** Test and integration hooks (read-only state snapshot). */
+  window.SwitchboardWidget = {
+    open: function () {
+      setOpen(true);
+    },
+    close: function () {
+      setOpen(false);
+    },
+    state: function () {
+      return {
+        open: state.open,
+        connection: state.connection,
+        status: state.status,
+        conversationId: state.conversationId,
+        visitorId: state.visitorId,
+        agentName: agentName(),
+        language: lang,
+        unread: state.unread,
+        messages: items
+          .filter(function (item) {
+            return item.kind === 'message';
+          })
+          .map(function (item) {
+            return {
+              conversationId: item.conversationId,
+              seq: item.seq,
+              clientMsgId: item.clientMsgId,
+              sender: item.sender.kind,
+              senderName: item.sender.name,
+              text: item.text,
+              state: item.state,
+            };
+          }),
+      };
+    },
+  };
+})();
