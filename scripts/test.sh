@@ -107,10 +107,30 @@ ensure_browser() {
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 }
 
+ensure_nginx() {
+  # The e2e tests run a private nginx in front of two gateways; the system one is not started.
+  if [ ! -x /usr/sbin/nginx ]; then
+    log "installing nginx"
+    install_packages nginx-light
+  fi
+}
+
+ensure_compose() {
+  if ! command -v docker-compose >/dev/null; then
+    log "installing docker-compose (to validate docker-compose.yml; no Docker engine needed)"
+    install_packages docker-compose
+  fi
+}
+
 command -v cargo >/dev/null || die "cargo is required (https://rustup.rs)"
 ensure_postgres
 ensure_nats
 ensure_browser
+ensure_compose
+ensure_nginx
+
+log "docker-compose config"
+docker-compose config -q
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

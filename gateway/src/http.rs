@@ -6,6 +6,7 @@
 //! | `POST /v1/auth/login` | `{"email","password"}` → `{"token","expires_at","agent"}`; 401 `invalid_credentials` |
 //! | `POST /v1/auth/logout` | ends the bearer's session |
 //! | `GET /v1/me` | the bearer's agent and workspace (with `site_key`); 401 `unauthorized` |
+//! | `/v1/admin/*` | agents, departments, live overview for admins ([`crate::admin`]) |
 //! | `GET /v1/queue` | conversations of the bearer's workspace waiting for an agent, oldest first |
 //! | `GET /v1/visitor/ws`, `GET /v1/agent/ws` | the WebSocket protocol ([`crate::ws`]) |
 //! | `GET /metrics` | Prometheus metrics of this process |
@@ -37,6 +38,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/visitor/ws", get(crate::ws::visitor_socket))
         .route("/v1/agent/ws", get(crate::ws::agent_socket))
         .merge(crate::web::routes())
+        .merge(crate::admin::routes())
         .merge(switchboard_platform::metrics::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
@@ -78,7 +80,8 @@ struct LoginBody {
     password: String,
 }
 
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+/// Returns the JSON body, or a 400 with a stable code saying what is wrong with it.
+pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(body)| body).map_err(|rejection| {
         let code = match rejection {
             JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
@@ -151,17 +154,7 @@ async fn me(
     State(gateway): State<Arc<Gateway>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let token = bearer(&headers).ok_or_else(ApiError::unauthorized)?;
-    let response = gateway
-        .peers
-        .agents
-        .clone()
-        .validate_token(agent_pb::ValidateTokenRequest {
-            token: token.to_owned(),
-        })
-        .await
-        .map_err(|status| ApiError::from_status(&status, "not_found"))?
-        .into_inner();
+    let response = authenticate(&gateway, &headers).await?;
     Ok(Json(json!({
         "agent": response.agent.map(agent_json),
         "workspace": response.workspace.map(|workspace| json!({
@@ -196,7 +189,7 @@ pub fn agent_json(agent: agent_pb::Agent) -> Value {
 }
 
 /// Returns the agent and workspace of a bearer token, or 401.
-async fn authenticate(
+pub async fn authenticate(
     gateway: &Gateway,
     headers: &HeaderMap,
 ) -> Result<agent_pb::ValidateTokenResponse, ApiError> {

@@ -1,5 +1,5 @@
 //! The web pages, embedded in the binary: the demo site with the visitor widget (`/`), the widget
-//! itself (`/widget.js`) and the agent console (`/agent` and its assets).
+//! itself (`/widget.js`), the agent console (`/agent`) and the admin dashboard (`/admin`).
 //!
 //! Files live in `gateway/web/` and are compiled in with `include_str!`, so `switchboard` needs
 //! no web server and no files next to it. They are plain HTML/CSS/JS with no build step.
@@ -20,6 +20,8 @@ const AGENT: &str = include_str!("../web/agent.html");
 const AGENT_JS: &str = include_str!("../web/agent.js");
 const I18N_JS: &str = include_str!("../web/i18n.js");
 const APP_CSS: &str = include_str!("../web/app.css");
+const ADMIN: &str = include_str!("../web/admin.html");
+const ADMIN_JS: &str = include_str!("../web/admin.js");
 
 /// Routes of the embedded pages.
 pub fn routes() -> Router<Arc<Gateway>> {
@@ -30,6 +32,11 @@ pub fn routes() -> Router<Arc<Gateway>> {
             get(|| asset(WIDGET, "text/javascript; charset=utf-8")),
         )
         .route("/agent", get(|| async { Html(AGENT) }))
+        .route("/admin", get(|| async { Html(ADMIN) }))
+        .route(
+            "/assets/admin.js",
+            get(|| asset(ADMIN_JS, "text/javascript; charset=utf-8")),
+        )
         .route(
             "/assets/agent.js",
             get(|| asset(AGENT_JS, "text/javascript; charset=utf-8")),

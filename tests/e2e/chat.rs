@@ -842,3 +842,121 @@ async fn metrics_count_a_chat_in_distributed_mode() {
     })
     .await;
 }
+
+/// A private nginx (Debian's) in front of the given gateways, round robin, WebSocket-aware.
+struct Nginx {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    async fn start(gateways: &[String]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let upstreams: String = gateways
+            .iter()
+            .map(|base| {
+                format!(
+                    "server {} max_fails=1 fail_timeout=10s;\n",
+                    base.trim_start_matches("http://")
+                )
+            })
+            .collect();
+        let prefix = dir.path().display();
+        let conf = format!(
+            "daemon off; master_process off; pid {prefix}/nginx.pid; error_log {prefix}/error.log;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy;\n\
+             fastcgi_temp_path {prefix}/fastcgi; uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;\n\
+             upstream gateways {{\n{upstreams}}}\n\
+             map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}\n\
+             server {{ listen 127.0.0.1:{port};\n location / {{ proxy_pass http://gateways; proxy_http_version 1.1;\n\
+             proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade;\n\
+             proxy_read_timeout 120s; proxy_next_upstream error timeout http_502; }} }}\n}}\n"
+        );
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, conf).expect("write nginx.conf");
+        let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|candidate| std::path::Path::new(candidate).exists())
+            .expect("nginx is required for this test (apt-get install nginx)");
+        let child = std::process::Command::new(binary)
+            .arg("-c")
+            .arg(&path)
+            .arg("-p")
+            .arg(dir.path())
+            // One process (master_process off) with no inherited pipes, so killing it ends it.
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx starts");
+        let base = format!("http://127.0.0.1:{port}");
+        wait_healthy(&reqwest::Client::new(), &base).await;
+        Self {
+            child,
+            base,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn behind_nginx_clients_spread_over_gateways_and_resume_when_one_dies() {
+    let mut system = Distributed::start(2).await;
+    let nginx = Nginx::start(&[system.base(0), system.base(1)]).await;
+    let mut chat = first_exchange(&nginx.base, &nginx.base).await;
+    let mut visitors = Vec::new();
+    for n in 0..4 {
+        let (mut visitor, _) = WsClient::visitor(&nginx.base, &chat.site_key, None).await;
+        visitor
+            .send(message(&format!("spread-{n}"), "hello", None))
+            .await;
+        assert_eq!(visitor.expect("ack").await["seq"].as_u64(), Some(1));
+        visitors.push(visitor);
+    }
+    for gateway in 0..2 {
+        let page = scrape(&format!("{}/metrics", system.base(gateway))).await;
+        assert!(
+            metric(&page, "switchboard_ws_connections_opened_total") > 0.0,
+            "gateway {gateway} took sockets"
+        );
+    }
+
+    system.gateways[0].0.kill();
+    // Whoever was on the dead gateway comes back through nginx, which sends them to the other.
+    let (mut agent, _) = WsClient::agent(&nginx.base, &chat.agent_token).await;
+    for n in 0..3 {
+        agent
+            .send(message(
+                &format!("after-crash-{n}"),
+                "still here",
+                Some(&chat.conversation_id),
+            ))
+            .await;
+        assert_eq!(agent.expect("ack").await["seq"].as_u64(), Some(3 + n));
+    }
+    let (mut visitor, welcome) =
+        WsClient::visitor(&nginx.base, &chat.site_key, Some(&chat.visitor_token)).await;
+    assert_eq!(welcome["conversation"]["id"], chat.conversation_id.as_str());
+    visitor
+        .send(json!({ "type": "resume", "conversation_id": chat.conversation_id, "after_seq": 2 }))
+        .await;
+    let seqs: Vec<u64> = visitor
+        .messages_until(&chat.conversation_id, 5)
+        .await
+        .iter()
+        .filter_map(|frame| frame["seq"].as_u64())
+        .collect();
+    assert_eq!(seqs, vec![3, 4, 5]);
+    assert_eq!(visitor.expect("resumed").await["recovered"], true);
+    chat.agent = agent;
+}

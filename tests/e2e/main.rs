@@ -338,3 +338,153 @@ async fn services_run_as_separate_processes_on_postgres_and_nats() {
         );
     }
 }
+
+#[tokio::test]
+async fn admin_api_is_for_admins_of_their_own_workspace_only() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let env = [
+        ("SWITCHBOARD_DATA_DIR", data.path().display().to_string()),
+        ("SWITCHBOARD_HTTP_ADDR", format!("127.0.0.1:{port}")),
+        (
+            "SWITCHBOARD_BOOTSTRAP_EMAIL",
+            "boss@acme.example".to_owned(),
+        ),
+        ("SWITCHBOARD_BOOTSTRAP_PASSWORD", "boss-password".to_owned()),
+    ];
+    let _server = Process::start(Switchboard::AllInOne, &env);
+    let http = reqwest::Client::new();
+    wait_healthy(&http, &base).await;
+    let anonymous = http
+        .get(format!("{base}/v1/admin/agents"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status(), 401);
+
+    let admin: Value = login(&http, &base, "boss@acme.example", "boss-password")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let admin_token = admin["token"].as_str().expect("token").to_owned();
+    let department: Value = http
+        .post(format!("{base}/v1/admin/departments"))
+        .bearer_auth(&admin_token)
+        .json(&json!({ "name": "Sales" }))
+        .send()
+        .await
+        .expect("department")
+        .json()
+        .await
+        .expect("json");
+    let department_id = department["department"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let created = http
+        .post(format!("{base}/v1/admin/agents"))
+        .bearer_auth(&admin_token)
+        .json(&json!({
+            "name": "Ada", "email": "ada@acme.example", "password": "ada-password",
+            "role": "agent", "max_concurrent": 2, "department_ids": [department_id],
+        }))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), 201);
+    let duplicate = http
+        .post(format!("{base}/v1/admin/agents"))
+        .bearer_auth(&admin_token)
+        .json(&json!({ "name": "Ada 2", "email": "ada@acme.example", "password": "ada-password" }))
+        .send()
+        .await
+        .expect("duplicate");
+    assert_eq!(duplicate.status(), 409);
+    let invalid = http
+        .post(format!("{base}/v1/admin/agents"))
+        .bearer_auth(&admin_token)
+        .json(&json!({ "name": "Bad", "email": "not-an-email", "password": "ada-password" }))
+        .send()
+        .await
+        .expect("invalid");
+    assert_eq!(invalid.status(), 400);
+    assert!(
+        invalid.json::<Value>().await.expect("json")["error"]["message"]
+            .as_str()
+            .expect("message")
+            .starts_with("email")
+    );
+
+    let listed: Value = http
+        .get(format!("{base}/v1/admin/agents"))
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let ada = listed["agents"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .find(|agent| agent["email"] == "ada@acme.example")
+        .expect("ada listed")
+        .clone();
+    assert_eq!(
+        (ada["load"].as_u64(), ada["max_concurrent"].as_u64()),
+        (Some(0), Some(2))
+    );
+    let overview: Value = http
+        .get(format!("{base}/v1/admin/overview"))
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .expect("overview")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(overview["agents_total"].as_u64(), Some(2));
+
+    // An agent is not an admin: every admin route answers 403 and changes nothing.
+    let agent: Value = login(&http, &base, "ada@acme.example", "ada-password")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let agent_token = agent["token"].as_str().expect("token");
+    for path in [
+        "/v1/admin/agents",
+        "/v1/admin/departments",
+        "/v1/admin/overview",
+    ] {
+        let response = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(agent_token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 403, "{path}");
+        assert_eq!(
+            response.json::<Value>().await.expect("json")["error"]["code"],
+            "forbidden"
+        );
+    }
+    let sneaky = http
+        .post(format!("{base}/v1/admin/agents"))
+        .bearer_auth(agent_token)
+        .json(&json!({ "name": "Evil", "email": "evil@acme.example", "password": "evil-password" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(sneaky.status(), 403);
+    assert_eq!(
+        login(&http, &base, "evil@acme.example", "evil-password")
+            .await
+            .status(),
+        401,
+        "nothing was created"
+    );
+}

@@ -1,0 +1,961 @@
+// Switchboard admin dashboard (`/admin`).
+//
+// Plain REST, polled: the live overview and the agents every 3 s, the departments with them.
+// The session is the agent console's: the same token under the same localStorage key, so an
+// administrator signed in to one page is signed in to the other, and logging out of either ends
+// both. Who may see the dashboard is the server's decision: a 403 `forbidden` on any admin route
+// shows the "Administrators only" screen, a 401 returns to sign-in.
+// User data (names, emails, department names, server messages) is only ever set with textContent.
+
+import {
+  t,
+  getLanguage,
+  setLanguage,
+  otherLanguage,
+  onLanguageChange,
+  applyTranslations,
+  formatDuration,
+  LANGUAGES,
+} from './i18n.js';
+
+// Shared with the agent console (agent.js): keep the keys identical.
+const TOKEN_KEY = 'switchboard.console.token';
+const AGENT_KEY = 'switchboard.console.agent';
+
+const POLL_MS = 3_000;
+const RETRY_MAX_MS = 15_000;
+const TOAST_MS = 6_000;
+const MAX_FIELD_LEN = 200;
+const MIN_PASSWORD_LEN = 8;
+const MAX_CONCURRENT_LIMIT = 100;
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------------------
+
+const $ = (id) => document.getElementById(id);
+
+function storageGet(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function storageSet(key, value) {
+  try {
+    if (value == null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch {
+    // Private mode or full storage: the dashboard still works for this page's lifetime.
+  }
+}
+
+function readJson(key, fallback) {
+  try {
+    return JSON.parse(storageGet(key) ?? '') ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Creates an element; `text` is set with textContent, never parsed as HTML. */
+function el(tag, attributes = {}, text) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+const shortId = (id) => String(id || '').replace(/-/g, '').slice(-8);
+
+// Same palette and hashing as the console, so a person has the same colour on both pages.
+const AVATAR_COLOURS = ['#4263eb', '#0c8599', '#2f9e44', '#e8590c', '#ae3ec9', '#1971c2', '#c2255c', '#5f3dc4'];
+function avatarColour(id) {
+  let hash = 0;
+  for (const char of String(id)) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return AVATAR_COLOURS[hash % AVATAR_COLOURS.length];
+}
+
+function initials(name) {
+  const words = String(name || '').trim().split(/\s+/).filter(Boolean);
+  if (!words.length) return '?';
+  if (words.length === 1) return [...words[0]].slice(0, words[0].match(/^[\x00-\x7f]+$/) ? 2 : 1).join('').toUpperCase();
+  return (words[0][0] + words[words.length - 1][0]).toUpperCase();
+}
+
+const toNumber = (value) => (typeof value === 'number' && Number.isFinite(value) ? value : Number(value) || 0);
+
+/** The same rule as the server: something@domain.tld, no spaces. */
+function isEmail(value) {
+  const at = value.indexOf('@');
+  return at > 0 && value.slice(at + 1).includes('.') && !/\s/.test(value);
+}
+
+function clockTime(date) {
+  return new Intl.DateTimeFormat(getLanguage(), { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(date);
+}
+
+/** A REST failure: HTTP status plus the server's `{"error":{"code","message"}}` if any. */
+class ApiFailure extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code || '';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------
+
+const store = {
+  token: storageGet(TOKEN_KEY),
+  agent: readJson(AGENT_KEY, null), // { id, name }, as the console stores it
+  role: null, // known right after a sign-in here; otherwise the server answers 403 when not admin
+  screen: 'boot', // boot | login | forbidden | app
+  live: 'connecting', // connecting | connected | reconnecting | offline
+  updatedAt: null,
+  overview: null,
+  agents: null, // array, or null before the first answer
+  agentsFailed: false,
+  departments: [], // [{ id, name }] sorted by name
+};
+
+// ---------------------------------------------------------------------------------------------
+// DOM references
+// ---------------------------------------------------------------------------------------------
+
+const ui = {
+  boot: $('boot-screen'),
+  login: $('login-screen'),
+  loginForm: $('login-form'),
+  loginEmail: $('login-email'),
+  loginPassword: $('login-password'),
+  loginError: $('login-error'),
+  loginSubmit: $('login-submit'),
+  loginLangSlot: $('login-lang-slot'),
+  forbidden: $('forbidden-screen'),
+  forbiddenBody: $('forbidden-body'),
+  forbiddenSwitch: $('forbidden-switch'),
+  forbiddenLangSlot: $('forbidden-lang-slot'),
+  app: $('app'),
+  live: $('live'),
+  topbarLangSlot: $('topbar-lang-slot'),
+  lang: $('lang'),
+  adminName: $('admin-name'),
+  adminAvatar: $('admin-avatar'),
+  logout: $('logout'),
+  cards: {
+    agentsOnline: $('card-agents-online'),
+    queueLength: $('card-queue-length'),
+    longestWait: $('card-longest-wait'),
+    openConversations: $('card-open-conversations'),
+  },
+  metricAgentsOnline: $('metric-agents-online'),
+  metricAgentsTotal: $('metric-agents-total'),
+  metricQueueLength: $('metric-queue-length'),
+  metricQueueHint: $('metric-queue-hint'),
+  metricLongestWait: $('metric-longest-wait'),
+  metricOpenConversations: $('metric-open-conversations'),
+  metricAssigned: $('metric-assigned'),
+  agentsBody: $('agents-body'),
+  agentsCount: $('agents-count'),
+  agentsEmpty: $('agents-empty'),
+  newAgent: $('new-agent'),
+  departments: $('departments'),
+  departmentsCount: $('departments-count'),
+  departmentsEmpty: $('departments-empty'),
+  departmentForm: $('department-form'),
+  departmentName: $('department-name'),
+  departmentSubmit: $('department-submit'),
+  departmentError: $('department-error'),
+  dialog: $('agent-dialog'),
+  agentForm: $('agent-form'),
+  agentName: $('agent-name'),
+  agentEmail: $('agent-email'),
+  agentPassword: $('agent-password'),
+  agentRole: $('agent-role'),
+  agentMax: $('agent-max'),
+  agentDepartments: $('agent-departments'),
+  agentDepartmentsHint: $('agent-departments-hint'),
+  agentError: $('agent-error'),
+  agentSubmit: $('agent-submit'),
+  agentCancel: $('agent-cancel'),
+  agentClose: $('agent-close'),
+  toast: $('toast'),
+  toastText: $('toast-text'),
+  toastClose: $('toast-close'),
+};
+
+// ---------------------------------------------------------------------------------------------
+// REST
+// ---------------------------------------------------------------------------------------------
+
+/** Calls the API with the session's token; resolves to the JSON body, rejects with ApiFailure. */
+async function api(method, path, body, signal) {
+  const headers = { Authorization: `Bearer ${store.token}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: 'no-store',
+    signal,
+  });
+  const json = response.status === 204 ? {} : await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiFailure(response.status, json?.error?.code, json?.error?.message);
+  return json;
+}
+
+/** The answers every admin call shares: 401 → sign in again, 403 → not an administrator. */
+function handledAuthFailure(error) {
+  if (!(error instanceof ApiFailure)) return false;
+  if (error.status === 401 || error.code === 'unauthorized') {
+    endSession('login.expired');
+    return true;
+  }
+  if (error.status === 403 || error.code === 'forbidden') {
+    showForbidden();
+    return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Screens
+// ---------------------------------------------------------------------------------------------
+
+function showScreen(screen) {
+  store.screen = screen;
+  ui.boot.hidden = screen !== 'boot';
+  ui.login.hidden = screen !== 'login';
+  ui.forbidden.hidden = screen !== 'forbidden';
+  ui.app.hidden = screen !== 'app';
+  if (screen !== 'app' && ui.dialog.open) ui.dialog.close();
+  const slot = { login: ui.loginLangSlot, forbidden: ui.forbiddenLangSlot, app: ui.topbarLangSlot }[screen];
+  if (slot) slot.appendChild(ui.lang);
+  renderLanguageButton();
+  document.title = screen === 'app' ? t('title.admin') : t('title.base');
+}
+
+function showLogin(messageKey) {
+  stopPolling();
+  showScreen('login');
+  setLoginError(messageKey ?? null);
+  ui.loginSubmit.disabled = false;
+  ui.loginSubmit.textContent = t('login.submit');
+  setTimeout(() => (ui.loginEmail.value ? ui.loginPassword : ui.loginEmail).focus(), 0);
+}
+
+function showForbidden() {
+  stopPolling();
+  showScreen('forbidden');
+  renderForbidden();
+}
+
+function renderForbidden() {
+  const name = store.agent?.name;
+  ui.forbiddenBody.textContent = name ? t('admin.forbidden.bodyNamed', { name }) : t('admin.forbidden.body');
+}
+
+function showApp() {
+  showScreen('app');
+  renderAll();
+}
+
+let loginErrorKey = null;
+function setLoginError(key) {
+  loginErrorKey = key;
+  ui.loginError.textContent = key ? t(key) : '';
+  ui.loginError.hidden = !key;
+}
+
+async function login(event) {
+  event.preventDefault();
+  const email = ui.loginEmail.value.trim();
+  const password = ui.loginPassword.value;
+  if (!email || !password) {
+    setLoginError('login.missing');
+    return;
+  }
+  ui.loginSubmit.disabled = true;
+  ui.loginSubmit.textContent = t('login.submitting');
+  try {
+    const response = await fetch('/v1/auth/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok && body.token) {
+      ui.loginPassword.value = '';
+      setLoginError(null);
+      startSession(body.token, body.agent ?? null);
+      return;
+    }
+    const code = body?.error?.code;
+    setLoginError(response.status === 401 || code === 'invalid_credentials' || response.status === 400 ? 'login.invalid' : 'login.failed');
+  } catch {
+    setLoginError('login.failed');
+  } finally {
+    ui.loginSubmit.disabled = false;
+    ui.loginSubmit.textContent = t('login.submit');
+  }
+}
+
+function startSession(token, agent) {
+  store.token = token;
+  storageSet(TOKEN_KEY, token);
+  if (agent) {
+    // Stored exactly as the console stores it, so the console shows the name at once too.
+    store.agent = { id: agent.id, name: agent.name };
+    storageSet(AGENT_KEY, JSON.stringify(store.agent));
+  }
+  store.role = agent?.role ?? null;
+  resetData();
+  if (store.role && store.role !== 'admin') {
+    // The token stays: this person is signed in to the console, just not allowed here.
+    showForbidden();
+    return;
+  }
+  showApp();
+  startPolling();
+}
+
+function resetData() {
+  store.overview = null;
+  store.agents = null;
+  store.agentsFailed = false;
+  store.departments = [];
+  store.updatedAt = null;
+  store.live = 'connecting';
+  rows.clear();
+  ui.agentsBody.replaceChildren();
+  ui.departments.replaceChildren();
+}
+
+function endSession(messageKey) {
+  const token = store.token;
+  store.token = null;
+  store.role = null;
+  storageSet(TOKEN_KEY, null);
+  stopPolling();
+  resetData();
+  showLogin(messageKey);
+  return token;
+}
+
+async function logout() {
+  const token = endSession(null);
+  if (!token) return;
+  try {
+    await fetch('/v1/auth/logout', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, keepalive: true });
+  } catch {
+    // The session expires on its own; the token is gone from this browser either way.
+  }
+}
+
+// Signing in or out in another tab (console or dashboard) applies here too.
+window.addEventListener('storage', (event) => {
+  if (event.key !== TOKEN_KEY) return;
+  if (!event.newValue) {
+    if (store.token) endSession(null);
+  } else if (event.newValue !== store.token) {
+    store.token = event.newValue;
+    store.agent = readJson(AGENT_KEY, null);
+    store.role = null;
+    resetData();
+    boot();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Polling
+// ---------------------------------------------------------------------------------------------
+
+let pollTimer = null;
+let pollAbort = null;
+let failures = 0;
+
+function startPolling() {
+  stopPolling();
+  failures = 0;
+  poll();
+}
+
+function stopPolling() {
+  clearTimeout(pollTimer);
+  pollTimer = null;
+  pollAbort?.abort();
+  pollAbort = null;
+}
+
+/** Fetches overview, agents and departments together; the next round starts 3 s after. */
+async function poll() {
+  if (!store.token) return;
+  clearTimeout(pollTimer);
+  pollTimer = null;
+  pollAbort?.abort();
+  const controller = new AbortController();
+  pollAbort = controller;
+  const results = await Promise.allSettled([
+    api('GET', '/v1/admin/overview', undefined, controller.signal),
+    api('GET', '/v1/admin/agents', undefined, controller.signal),
+    api('GET', '/v1/admin/departments', undefined, controller.signal),
+  ]);
+  if (pollAbort !== controller || controller.signal.aborted) return;
+  pollAbort = null;
+
+  const [overview, agents, departments] = results;
+  for (const result of results) {
+    if (result.status === 'rejected' && handledAuthFailure(result.reason)) return;
+  }
+  // No 401/403: the role is proven (or the server is unreachable, which the live pill says).
+  if (store.screen === 'boot') showApp();
+
+  if (overview.status === 'fulfilled') store.overview = overview.value;
+  if (agents.status === 'fulfilled') {
+    store.agents = Array.isArray(agents.value?.agents) ? agents.value.agents : [];
+    store.agentsFailed = false;
+    refreshOwnName();
+  } else {
+    store.agentsFailed = true;
+  }
+  if (departments.status === 'fulfilled') setDepartments(departments.value?.departments);
+
+  const ok = results.every((result) => result.status === 'fulfilled');
+  if (ok) {
+    failures = 0;
+    store.updatedAt = new Date();
+    store.live = 'connected';
+  } else {
+    failures += 1;
+    store.live = navigator.onLine ? 'reconnecting' : 'offline';
+  }
+  renderAll();
+  const delay = ok ? POLL_MS : Math.min(RETRY_MAX_MS, POLL_MS * 2 ** Math.min(failures - 1, 3));
+  pollTimer = setTimeout(poll, delay);
+}
+
+function refreshOwnName() {
+  if (!store.agent?.id) return;
+  const me = store.agents.find((agent) => agent.id === store.agent.id);
+  if (me && me.name && me.name !== store.agent.name) {
+    store.agent = { id: store.agent.id, name: me.name };
+    storageSet(AGENT_KEY, JSON.stringify(store.agent));
+  }
+}
+
+function setDepartments(list) {
+  const departments = (Array.isArray(list) ? list : [])
+    .filter((department) => department && department.id)
+    .map((department) => ({ id: String(department.id), name: String(department.name ?? '') }))
+    .sort((a, b) => a.name.localeCompare(b.name, getLanguage()));
+  const changed = JSON.stringify(departments) !== JSON.stringify(store.departments);
+  store.departments = departments;
+  if (changed) renderAgentDepartments();
+}
+
+window.addEventListener('offline', () => {
+  if (store.screen !== 'app') return;
+  store.live = 'offline';
+  renderLive();
+});
+window.addEventListener('online', () => {
+  if (store.screen !== 'app' || !store.token) return;
+  store.live = 'reconnecting';
+  renderLive();
+  poll();
+});
+
+// A background tab does not need live numbers; catch up at once when it is shown again.
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && store.screen === 'app' && store.token && !pollAbort) poll();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------------
+
+function renderAll() {
+  renderMe();
+  renderLive();
+  renderOverview();
+  renderAgents();
+  renderDepartments();
+}
+
+function renderMe() {
+  const name = store.agent?.name || '';
+  ui.adminName.textContent = name;
+  ui.adminAvatar.textContent = initials(name);
+  ui.adminAvatar.style.background = avatarColour(store.agent?.id || name);
+}
+
+/** The switch shows the language it switches to, in that language ("中文" / "EN"). */
+function renderLanguageButton() {
+  const next = LANGUAGES.find((language) => language.code === otherLanguage());
+  ui.lang.textContent = next.short;
+  ui.lang.lang = next.code;
+  ui.lang.setAttribute('aria-label', `${t('lang.switch')}: ${next.label}`);
+  ui.lang.title = `${t('lang.switch')}: ${next.label}`;
+}
+
+function renderLive() {
+  ui.live.dataset.state = store.live;
+  ui.live.querySelector('.connection-label').textContent = t(`admin.live.${store.live}`);
+  const time = store.updatedAt ? clockTime(store.updatedAt) : '';
+  ui.live.title = !time ? t(`admin.live.${store.live}`) : store.live === 'connected' ? t('admin.live.updated', { time }) : t('admin.live.stale', { time });
+}
+
+function setMetric(card, valueNode, text, tone) {
+  if (valueNode.textContent !== text) valueNode.textContent = text;
+  card.dataset.tone = tone;
+}
+
+function renderOverview() {
+  const overview = store.overview;
+  if (!overview) {
+    for (const node of [ui.metricAgentsOnline, ui.metricQueueLength, ui.metricLongestWait, ui.metricOpenConversations]) node.textContent = '—';
+    ui.metricAgentsTotal.textContent = '';
+    ui.metricQueueHint.textContent = '';
+    ui.metricAssigned.textContent = '';
+    return;
+  }
+  const online = toNumber(overview.agents_online);
+  const total = toNumber(overview.agents_total);
+  const queue = toNumber(overview.queue_length);
+  const wait = toNumber(overview.longest_wait_seconds);
+  const open = toNumber(overview.open_conversations);
+  const assigned = toNumber(overview.assigned_conversations);
+
+  // Tones: nobody online while people wait is the one state that needs attention at once.
+  setMetric(ui.cards.agentsOnline, ui.metricAgentsOnline, String(online), online > 0 ? 'ok' : queue > 0 ? 'danger' : 'neutral');
+  ui.metricAgentsTotal.textContent = t('admin.metric.agentsTotal', { total });
+  setMetric(ui.cards.queueLength, ui.metricQueueLength, String(queue), queue > 0 ? 'warn' : 'neutral');
+  ui.metricQueueHint.textContent = queue > 0 ? t('admin.metric.queueWaiting') : t('admin.metric.queueEmpty');
+  setMetric(ui.cards.longestWait, ui.metricLongestWait, formatDuration(wait * 1000), wait >= 180 ? 'danger' : wait >= 60 ? 'warn' : 'neutral');
+  setMetric(ui.cards.openConversations, ui.metricOpenConversations, String(open), 'neutral');
+  ui.metricAssigned.textContent = t('admin.metric.assigned', { count: assigned });
+}
+
+// Rows are kept per agent id and updated in place, so a poll never makes the table flicker.
+const rows = new Map(); // agent id → { tr, parts }
+
+function buildRow(agent) {
+  const tr = el('tr', { class: 'agent-row', 'data-testid': 'agent-row' });
+  const nameCell = el('td', { class: 'cell-name' });
+  const person = el('span', { class: 'person' });
+  const avatar = el('span', { class: 'avatar avatar-sm', 'aria-hidden': 'true' });
+  const nameText = el('span', { class: 'person-name', 'data-testid': 'agent-row-name' });
+  const you = el('span', { class: 'pill pill-small pill-you' });
+  person.append(avatar, nameText, you);
+  nameCell.appendChild(person);
+  const emailCell = el('td', { class: 'cell-email', 'data-testid': 'agent-row-email' });
+  const roleCell = el('td');
+  const role = el('span', { class: 'role-pill', 'data-testid': 'agent-row-role' });
+  roleCell.appendChild(role);
+  const statusCell = el('td');
+  const status = el('span', { class: 'status', 'data-testid': 'agent-row-status' });
+  const dot = el('span', { class: 'status-dot', 'aria-hidden': 'true' });
+  const statusText = el('span');
+  status.append(dot, statusText);
+  statusCell.appendChild(status);
+  const loadCell = el('td', { class: 'cell-load' });
+  const load = el('span', { class: 'load' });
+  const loadText = el('span', { class: 'load-text', 'data-testid': 'agent-load' });
+  const bar = el('span', { class: 'load-bar', 'aria-hidden': 'true' });
+  const fill = el('span', { class: 'load-fill' });
+  bar.appendChild(fill);
+  load.append(loadText, bar);
+  loadCell.appendChild(load);
+  const departmentsCell = el('td', { class: 'cell-departments', 'data-testid': 'agent-departments' });
+  tr.append(nameCell, emailCell, roleCell, statusCell, loadCell, departmentsCell);
+  const row = { tr, parts: { avatar, nameText, you, emailCell, role, status, statusText, load, loadText, fill, departmentsCell } };
+  rows.set(agent.id, row);
+  return row;
+}
+
+function renderRow(row, agent) {
+  const { tr, parts } = row;
+  const name = String(agent.name ?? '');
+  const email = String(agent.email ?? '');
+  const status = ['online', 'away', 'offline'].includes(agent.status) ? agent.status : 'offline';
+  const role = agent.role === 'admin' ? 'admin' : 'agent';
+  const max = toNumber(agent.max_concurrent);
+  const held = toNumber(agent.load);
+  tr.dataset.email = email;
+  tr.dataset.agentId = String(agent.id);
+  tr.dataset.status = status;
+  tr.classList.toggle('is-offline', status === 'offline');
+  parts.avatar.textContent = initials(name);
+  parts.avatar.style.background = avatarColour(agent.id || name);
+  parts.nameText.textContent = name;
+  parts.nameText.title = name;
+  const isMe = agent.id === store.agent?.id;
+  parts.you.hidden = !isMe;
+  parts.you.textContent = isMe ? t('admin.agents.you') : '';
+  parts.emailCell.textContent = email;
+  parts.emailCell.title = email;
+  parts.role.dataset.role = role;
+  parts.role.textContent = t(`role.${role}`);
+  parts.status.dataset.status = status;
+  parts.statusText.textContent = t(`status.${status}`);
+  parts.loadText.textContent = `${held} / ${max}`;
+  parts.load.title = t('admin.agents.load', { load: held, max });
+  const ratio = max > 0 ? Math.min(1, held / max) : 0;
+  parts.fill.style.width = `${Math.round(ratio * 100)}%`;
+  parts.load.dataset.level = held >= max && max > 0 ? 'full' : ratio >= 0.67 ? 'high' : 'normal';
+
+  const ids = Array.isArray(agent.department_ids) ? agent.department_ids.map(String) : [];
+  const byId = new Map(store.departments.map((department) => [department.id, department.name]));
+  const chips = ids.map((id) => el('span', { class: 'chip' }, byId.get(id) ?? shortId(id)));
+  if (!chips.length) {
+    const none = el('span', { class: 'chip chip-muted' }, t('admin.agents.none'));
+    none.title = t('admin.agents.noneHint');
+    chips.push(none);
+  }
+  const signature = chips.map((chip) => chip.textContent).join('\u0000');
+  if (parts.departmentsCell.dataset.signature !== signature) {
+    parts.departmentsCell.replaceChildren(...chips);
+    parts.departmentsCell.dataset.signature = signature;
+  }
+}
+
+function sortedAgents() {
+  const collator = new Intl.Collator(getLanguage());
+  return [...(store.agents ?? [])].filter((agent) => agent && agent.id).sort((a, b) => collator.compare(String(a.name ?? ''), String(b.name ?? '')) || String(a.email).localeCompare(String(b.email)));
+}
+
+function renderAgents() {
+  const agents = sortedAgents();
+  const seen = new Set();
+  const wanted = agents.map((agent) => {
+    seen.add(agent.id);
+    const row = rows.get(agent.id) ?? buildRow(agent);
+    renderRow(row, agent);
+    return row.tr;
+  });
+  for (const id of [...rows.keys()]) if (!seen.has(id)) rows.delete(id);
+  const current = [...ui.agentsBody.children];
+  if (wanted.length !== current.length || wanted.some((node, index) => node !== current[index])) {
+    ui.agentsBody.replaceChildren(...wanted);
+  }
+  ui.agentsCount.textContent = String(agents.length);
+  let empty = '';
+  if (store.agentsFailed && store.agents == null) empty = t('admin.agents.unavailable');
+  else if (store.agents && !agents.length) empty = t('admin.agents.empty');
+  ui.agentsEmpty.textContent = empty;
+  ui.agentsEmpty.hidden = !empty;
+}
+
+function renderDepartments() {
+  const members = new Map();
+  for (const agent of store.agents ?? []) {
+    for (const id of agent.department_ids ?? []) members.set(String(id), (members.get(String(id)) ?? 0) + 1);
+  }
+  const items = store.departments.map((department) => {
+    const li = el('li', { class: 'department-item', 'data-testid': 'department-item', 'data-department-id': department.id });
+    const mark = el('span', { class: 'department-mark', 'aria-hidden': 'true' }, initials(department.name).slice(0, 1));
+    mark.style.background = avatarColour(department.id);
+    const name = el('span', { class: 'department-name' }, department.name);
+    name.title = department.name;
+    const count = members.get(department.id) ?? 0;
+    const meta = el('span', { class: 'department-meta' }, count === 1 ? t('admin.departments.members.one') : t('admin.departments.members.other', { count }));
+    li.append(mark, name, meta);
+    return li;
+  });
+  const signature = items.map((item) => `${item.dataset.departmentId}\u0001${item.textContent}`).join('\u0000');
+  if (ui.departments.dataset.signature !== signature) {
+    ui.departments.replaceChildren(...items);
+    ui.departments.dataset.signature = signature;
+  }
+  ui.departmentsCount.textContent = String(items.length);
+  const empty = items.length ? '' : t('admin.departments.empty');
+  ui.departmentsEmpty.textContent = empty;
+  ui.departmentsEmpty.hidden = !empty;
+}
+
+/** Department checkboxes in the new-agent form; ticks survive a refresh of the list. */
+function renderAgentDepartments() {
+  const checked = new Set([...ui.agentDepartments.querySelectorAll('input:checked')].map((input) => input.value));
+  const options = store.departments.map((department) => {
+    const label = el('label', { class: 'check' });
+    const input = el('input', { type: 'checkbox', name: 'department_ids', 'data-testid': 'agent-department' });
+    input.value = department.id;
+    input.checked = checked.has(department.id);
+    label.append(input, el('span', {}, department.name));
+    return label;
+  });
+  ui.agentDepartments.replaceChildren(...options);
+  ui.agentDepartments.hidden = !options.length;
+  ui.agentDepartmentsHint.textContent = options.length ? t('admin.form.departmentsHint') : t('admin.form.noDepartments');
+}
+
+let toastTimer = null;
+function showToast(text) {
+  clearTimeout(toastTimer);
+  ui.toastText.textContent = text;
+  ui.toast.hidden = false;
+  toastTimer = setTimeout(hideToast, TOAST_MS);
+}
+
+function hideToast() {
+  clearTimeout(toastTimer);
+  ui.toast.hidden = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Departments: add
+// ---------------------------------------------------------------------------------------------
+
+let departmentErrorText = null; // a function, so the message follows a language switch
+function setDepartmentError(text) {
+  departmentErrorText = text;
+  ui.departmentError.textContent = text ? text() : '';
+  ui.departmentError.hidden = !text;
+  if (text) ui.departmentName.setAttribute('aria-invalid', 'true');
+  else ui.departmentName.removeAttribute('aria-invalid');
+}
+
+async function addDepartment(event) {
+  event.preventDefault();
+  if (ui.departmentSubmit.disabled) return;
+  const name = ui.departmentName.value.trim();
+  if (!name) {
+    setDepartmentError(() => t('admin.departments.missing'));
+    ui.departmentName.focus();
+    return;
+  }
+  if (store.departments.some((department) => department.name === name)) {
+    setDepartmentError(() => t('admin.departments.duplicate'));
+    ui.departmentName.focus();
+    return;
+  }
+  setDepartmentError(null);
+  ui.departmentSubmit.disabled = true;
+  ui.departmentSubmit.textContent = t('admin.departments.adding');
+  try {
+    const body = await api('POST', '/v1/admin/departments', { name });
+    const department = body?.department;
+    if (department?.id) setDepartments([...store.departments, department]);
+    ui.departmentName.value = '';
+    renderDepartments();
+    renderAgents();
+    showToast(t('admin.departments.added', { name: department?.name ?? name }));
+  } catch (error) {
+    if (handledAuthFailure(error)) return;
+    setDepartmentError(departmentFailureText(error));
+    ui.departmentName.focus();
+  } finally {
+    ui.departmentSubmit.disabled = false;
+    ui.departmentSubmit.textContent = t('admin.departments.add');
+  }
+}
+
+function departmentFailureText(error) {
+  if (!(error instanceof ApiFailure)) return () => t('login.failed');
+  const message = String(error.message || '');
+  if (error.code === 'already_exists' || /exists/i.test(message)) return () => t('admin.departments.duplicate');
+  if (/must not be empty/.test(message)) return () => t('admin.departments.missing');
+  if (/too long/.test(message)) return () => t('admin.form.error.tooLong', { field: t('admin.departments.title') });
+  if (error.code === 'invalid_argument' && message) return () => message;
+  return () => t('error.generic');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agents: the new-agent dialog
+// ---------------------------------------------------------------------------------------------
+
+const FIELD_INPUTS = {
+  name: () => ui.agentName,
+  email: () => ui.agentEmail,
+  password: () => ui.agentPassword,
+  role: () => ui.agentRole,
+  max_concurrent: () => ui.agentMax,
+  department_ids: () => ui.agentDepartments.querySelector('input') ?? ui.agentDepartments,
+};
+const FIELD_LABELS = {
+  name: 'admin.form.name',
+  email: 'admin.form.email',
+  password: 'admin.form.password',
+  role: 'admin.form.role',
+  max_concurrent: 'admin.form.max',
+  department_ids: 'admin.form.departments',
+};
+
+let agentErrorText = null;
+function setAgentError(text, field) {
+  agentErrorText = text;
+  ui.agentError.textContent = text ? text() : '';
+  ui.agentError.hidden = !text;
+  for (const input of ui.agentForm.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
+  const input = field ? FIELD_INPUTS[field]?.() : null;
+  if (input) {
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+  }
+}
+
+function openAgentDialog() {
+  ui.agentForm.reset();
+  ui.agentMax.value = '3';
+  renderAgentDepartments();
+  for (const input of ui.agentDepartments.querySelectorAll('input')) input.checked = false;
+  setAgentError(null);
+  ui.agentSubmit.disabled = false;
+  ui.agentSubmit.textContent = t('admin.form.submit');
+  if (!ui.dialog.open) ui.dialog.showModal();
+  ui.agentName.focus();
+}
+
+function closeAgentDialog() {
+  if (ui.dialog.open) ui.dialog.close();
+}
+
+/** Checks the form as the server would; returns the body, or shows why not and returns null. */
+function readAgentForm() {
+  const name = ui.agentName.value.trim();
+  const email = ui.agentEmail.value.trim();
+  const password = ui.agentPassword.value;
+  const maxText = ui.agentMax.value.trim();
+  const max = Number(maxText);
+  if (!name) return void setAgentError(() => t('admin.form.error.name'), 'name');
+  if ([...name].length > MAX_FIELD_LEN) return void setAgentError(() => t('admin.form.error.tooLong', { field: t('admin.form.name') }), 'name');
+  if (!isEmail(email)) return void setAgentError(() => t('admin.form.error.email'), 'email');
+  if ([...email].length > MAX_FIELD_LEN) return void setAgentError(() => t('admin.form.error.tooLong', { field: t('admin.form.email') }), 'email');
+  if ([...password].length < MIN_PASSWORD_LEN) return void setAgentError(() => t('admin.form.error.password'), 'password');
+  if (new TextEncoder().encode(password).length > MAX_FIELD_LEN) return void setAgentError(() => t('admin.form.error.tooLong', { field: t('admin.form.password') }), 'password');
+  if (!maxText || !Number.isInteger(max) || max < 1 || max > MAX_CONCURRENT_LIMIT) return void setAgentError(() => t('admin.form.error.max'), 'max_concurrent');
+  const role = ui.agentRole.value === 'admin' ? 'admin' : 'agent';
+  const department_ids = [...ui.agentDepartments.querySelectorAll('input:checked')].map((input) => input.value);
+  return { name, email, password, role, max_concurrent: max, department_ids };
+}
+
+async function createAgent(event) {
+  event.preventDefault();
+  if (ui.agentSubmit.disabled) return;
+  const body = readAgentForm();
+  if (!body) return;
+  setAgentError(null);
+  ui.agentSubmit.disabled = true;
+  ui.agentSubmit.textContent = t('admin.form.submitting');
+  try {
+    const answer = await api('POST', '/v1/admin/agents', body);
+    const agent = answer?.agent;
+    if (agent?.id && store.agents && !store.agents.some((known) => known.id === agent.id)) {
+      // Shown at once; the next poll brings its live status and load.
+      store.agents = [...store.agents, { load: 0, status: 'offline', ...agent }];
+    }
+    closeAgentDialog();
+    renderAgents();
+    renderDepartments();
+    showToast(t('admin.form.created', { name: agent?.name ?? body.name }));
+    poll();
+  } catch (error) {
+    if (handledAuthFailure(error)) return;
+    showAgentFailure(error);
+  } finally {
+    ui.agentSubmit.disabled = false;
+    ui.agentSubmit.textContent = t('admin.form.submit');
+  }
+}
+
+/** Server errors next to the form: `invalid_argument` messages start with the field name. */
+function showAgentFailure(error) {
+  if (!(error instanceof ApiFailure)) {
+    setAgentError(() => t('login.failed'));
+    return;
+  }
+  if (error.code === 'already_exists' || error.status === 409) {
+    setAgentError(() => t('admin.form.error.exists'), 'email');
+    return;
+  }
+  const message = String(error.message || '');
+  const match = /^([a-z_]+):\s*(.*)$/s.exec(message);
+  if (error.code === 'invalid_argument' && match) {
+    const [, field, detail] = match;
+    if (field === 'department_ids') {
+      setAgentError(() => t('admin.form.error.department'), field);
+      poll(); // the list is out of date
+      return;
+    }
+    const label = FIELD_LABELS[field];
+    setAgentError(() => (label ? t('admin.form.error.field', { field: t(label), message: detail }) : message), label ? field : null);
+    return;
+  }
+  if (error.code === 'invalid_argument' && message) {
+    setAgentError(() => message);
+    return;
+  }
+  setAgentError(() => t('error.generic'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring
+// ---------------------------------------------------------------------------------------------
+
+ui.loginForm.addEventListener('submit', login);
+ui.logout.addEventListener('click', logout);
+ui.forbiddenSwitch.addEventListener('click', logout);
+ui.lang.addEventListener('click', () => setLanguage(otherLanguage()));
+ui.toastClose.addEventListener('click', hideToast);
+ui.newAgent.addEventListener('click', openAgentDialog);
+ui.agentForm.addEventListener('submit', createAgent);
+ui.agentCancel.addEventListener('click', closeAgentDialog);
+ui.agentClose.addEventListener('click', closeAgentDialog);
+ui.dialog.addEventListener('close', () => {
+  ui.agentPassword.value = ''; // never keep a typed password around
+  setAgentError(null);
+  ui.newAgent.focus();
+});
+// A click on the backdrop (outside the form) closes the dialog too; a text selection that merely
+// ends outside does not.
+let pressedOnBackdrop = false;
+ui.dialog.addEventListener('pointerdown', (event) => {
+  pressedOnBackdrop = event.target === ui.dialog;
+});
+ui.dialog.addEventListener('click', (event) => {
+  if (event.target === ui.dialog && pressedOnBackdrop && !ui.agentSubmit.disabled) closeAgentDialog();
+  pressedOnBackdrop = false;
+});
+ui.departmentForm.addEventListener('submit', addDepartment);
+ui.departmentName.addEventListener('input', () => {
+  if (departmentErrorText) setDepartmentError(null);
+});
+
+onLanguageChange(() => {
+  applyTranslations(document);
+  renderLanguageButton();
+  document.title = store.screen === 'app' ? t('title.admin') : t('title.base');
+  if (loginErrorKey) setLoginError(loginErrorKey);
+  if (!ui.login.hidden && !ui.loginSubmit.disabled) ui.loginSubmit.textContent = t('login.submit');
+  if (store.screen === 'forbidden') renderForbidden();
+  if (agentErrorText) ui.agentError.textContent = agentErrorText();
+  if (departmentErrorText) ui.departmentError.textContent = departmentErrorText();
+  if (!ui.agentSubmit.disabled) ui.agentSubmit.textContent = t('admin.form.submit');
+  if (!ui.departmentSubmit.disabled) ui.departmentSubmit.textContent = t('admin.departments.add');
+  renderAgentDepartments();
+  renderAll();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Start
+// ---------------------------------------------------------------------------------------------
+
+/** With a stored session, the first poll decides: dashboard, "Administrators only", or sign-in. */
+function boot() {
+  if (!store.token) {
+    showLogin(null);
+    return;
+  }
+  showScreen('boot');
+  startPolling();
+}
+
+applyTranslations(document);
+document.documentElement.lang = getLanguage();
+renderAgentDepartments();
+boot();
