@@ -18,6 +18,7 @@ const DEMO: &str = include_str!("../web/demo.html");
 const WIDGET: &str = include_str!("../web/widget.js");
 const AGENT: &str = include_str!("../web/agent.html");
 const AGENT_JS: &str = include_str!("../web/agent.js");
+const COMMON_JS: &str = include_str!("../web/common.js");
 const I18N_JS: &str = include_str!("../web/i18n.js");
 const APP_CSS: &str = include_str!("../web/app.css");
 const ADMIN: &str = include_str!("../web/admin.html");
@@ -40,6 +41,10 @@ pub fn routes() -> Router<Arc<Gateway>> {
         .route(
             "/assets/agent.js",
             get(|| asset(AGENT_JS, "text/javascript; charset=utf-8")),
+        )
+        .route(
+            "/assets/common.js",
+            get(|| asset(COMMON_JS, "text/javascript; charset=utf-8")),
         )
         .route(
             "/assets/i18n.js",

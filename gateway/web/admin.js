@@ -7,20 +7,28 @@
 // shows the "Administrators only" screen, a 401 returns to sign-in.
 // User data (names, emails, department names, server messages) is only ever set with textContent.
 
+import { t, getLanguage, onLanguageChange, applyTranslations, formatDuration } from './i18n.js';
 import {
-  t,
-  getLanguage,
-  setLanguage,
-  otherLanguage,
-  onLanguageChange,
-  applyTranslations,
-  formatDuration,
-  LANGUAGES,
-} from './i18n.js';
-
-// Shared with the agent console (agent.js): keep the keys identical.
-const TOKEN_KEY = 'switchboard.console.token';
-const AGENT_KEY = 'switchboard.console.agent';
+  TOKEN_KEY,
+  $,
+  el,
+  syncChildren,
+  shortId,
+  avatarColour,
+  initials,
+  renderPerson,
+  bearer,
+  saveToken,
+  saveAgent,
+  storedToken,
+  storedAgent,
+  revokeToken,
+  loginElements,
+  createLoginForm,
+  createLanguageButton,
+  toastElements,
+  createToast,
+} from './common.js';
 
 const POLL_MS = 3_000;
 const RETRY_MAX_MS = 15_000;
@@ -32,58 +40,6 @@ const MAX_CONCURRENT_LIMIT = 100;
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 // ---------------------------------------------------------------------------------------------
-
-const $ = (id) => document.getElementById(id);
-
-function storageGet(key) {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function storageSet(key, value) {
-  try {
-    if (value == null) localStorage.removeItem(key);
-    else localStorage.setItem(key, value);
-  } catch {
-    // Private mode or full storage: the dashboard still works for this page's lifetime.
-  }
-}
-
-function readJson(key, fallback) {
-  try {
-    return JSON.parse(storageGet(key) ?? '') ?? fallback;
-  } catch {
-    return fallback;
-  }
-}
-
-/** Creates an element; `text` is set with textContent, never parsed as HTML. */
-function el(tag, attributes = {}, text) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-const shortId = (id) => String(id || '').replace(/-/g, '').slice(-8);
-
-// Same palette and hashing as the console, so a person has the same colour on both pages.
-const AVATAR_COLOURS = ['#4263eb', '#0c8599', '#2f9e44', '#e8590c', '#ae3ec9', '#1971c2', '#c2255c', '#5f3dc4'];
-function avatarColour(id) {
-  let hash = 0;
-  for (const char of String(id)) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return AVATAR_COLOURS[hash % AVATAR_COLOURS.length];
-}
-
-function initials(name) {
-  const words = String(name || '').trim().split(/\s+/).filter(Boolean);
-  if (!words.length) return '?';
-  if (words.length === 1) return [...words[0]].slice(0, words[0].match(/^[\x00-\x7f]+$/) ? 2 : 1).join('').toUpperCase();
-  return (words[0][0] + words[words.length - 1][0]).toUpperCase();
-}
 
 const toNumber = (value) => (typeof value === 'number' && Number.isFinite(value) ? value : Number(value) || 0);
 
@@ -111,8 +67,8 @@ class ApiFailure extends Error {
 // ---------------------------------------------------------------------------------------------
 
 const store = {
-  token: storageGet(TOKEN_KEY),
-  agent: readJson(AGENT_KEY, null), // { id, name }, as the console stores it
+  token: storedToken(),
+  agent: storedAgent(), // { id, name }, as the console stores it
   role: null, // known right after a sign-in here; otherwise the server answers 403 when not admin
   screen: 'boot', // boot | login | forbidden | app
   live: 'connecting', // connecting | connected | reconnecting | offline
@@ -129,13 +85,7 @@ const store = {
 
 const ui = {
   boot: $('boot-screen'),
-  login: $('login-screen'),
-  loginForm: $('login-form'),
-  loginEmail: $('login-email'),
-  loginPassword: $('login-password'),
-  loginError: $('login-error'),
-  loginSubmit: $('login-submit'),
-  loginLangSlot: $('login-lang-slot'),
+  ...loginElements(),
   forbidden: $('forbidden-screen'),
   forbiddenBody: $('forbidden-body'),
   forbiddenSwitch: $('forbidden-switch'),
@@ -184,10 +134,12 @@ const ui = {
   agentSubmit: $('agent-submit'),
   agentCancel: $('agent-cancel'),
   agentClose: $('agent-close'),
-  toast: $('toast'),
-  toastText: $('toast-text'),
-  toastClose: $('toast-close'),
+  ...toastElements(),
 };
+
+const loginForm = createLoginForm(ui, { onSession: startSession });
+const renderLanguageButton = createLanguageButton(ui.lang);
+const { show: showToast } = createToast(ui, TOAST_MS);
 
 // ---------------------------------------------------------------------------------------------
 // REST
@@ -195,7 +147,7 @@ const ui = {
 
 /** Calls the API with the session's token; resolves to the JSON body, rejects with ApiFailure. */
 async function api(method, path, body, signal) {
-  const headers = { Authorization: `Bearer ${store.token}` };
+  const headers = bearer(store.token);
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetch(path, {
     method,
@@ -243,10 +195,7 @@ function showScreen(screen) {
 function showLogin(messageKey) {
   stopPolling();
   showScreen('login');
-  setLoginError(messageKey ?? null);
-  ui.loginSubmit.disabled = false;
-  ui.loginSubmit.textContent = t('login.submit');
-  setTimeout(() => (ui.loginEmail.value ? ui.loginPassword : ui.loginEmail).focus(), 0);
+  loginForm.reset(messageKey);
 }
 
 function showForbidden() {
@@ -265,53 +214,13 @@ function showApp() {
   renderAll();
 }
 
-let loginErrorKey = null;
-function setLoginError(key) {
-  loginErrorKey = key;
-  ui.loginError.textContent = key ? t(key) : '';
-  ui.loginError.hidden = !key;
-}
-
-async function login(event) {
-  event.preventDefault();
-  const email = ui.loginEmail.value.trim();
-  const password = ui.loginPassword.value;
-  if (!email || !password) {
-    setLoginError('login.missing');
-    return;
-  }
-  ui.loginSubmit.disabled = true;
-  ui.loginSubmit.textContent = t('login.submitting');
-  try {
-    const response = await fetch('/v1/auth/login', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email, password }),
-    });
-    const body = await response.json().catch(() => ({}));
-    if (response.ok && body.token) {
-      ui.loginPassword.value = '';
-      setLoginError(null);
-      startSession(body.token, body.agent ?? null);
-      return;
-    }
-    const code = body?.error?.code;
-    setLoginError(response.status === 401 || code === 'invalid_credentials' || response.status === 400 ? 'login.invalid' : 'login.failed');
-  } catch {
-    setLoginError('login.failed');
-  } finally {
-    ui.loginSubmit.disabled = false;
-    ui.loginSubmit.textContent = t('login.submit');
-  }
-}
-
 function startSession(token, agent) {
   store.token = token;
-  storageSet(TOKEN_KEY, token);
+  saveToken(token);
   if (agent) {
     // Stored exactly as the console stores it, so the console shows the name at once too.
     store.agent = { id: agent.id, name: agent.name };
-    storageSet(AGENT_KEY, JSON.stringify(store.agent));
+    saveAgent(store.agent);
   }
   store.role = agent?.role ?? null;
   resetData();
@@ -340,21 +249,15 @@ function endSession(messageKey) {
   const token = store.token;
   store.token = null;
   store.role = null;
-  storageSet(TOKEN_KEY, null);
+  saveToken(null);
   stopPolling();
   resetData();
   showLogin(messageKey);
   return token;
 }
 
-async function logout() {
-  const token = endSession(null);
-  if (!token) return;
-  try {
-    await fetch('/v1/auth/logout', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, keepalive: true });
-  } catch {
-    // The session expires on its own; the token is gone from this browser either way.
-  }
+function logout() {
+  return revokeToken(endSession(null));
 }
 
 // Signing in or out in another tab (console or dashboard) applies here too.
@@ -364,7 +267,7 @@ window.addEventListener('storage', (event) => {
     if (store.token) endSession(null);
   } else if (event.newValue !== store.token) {
     store.token = event.newValue;
-    store.agent = readJson(AGENT_KEY, null);
+    store.agent = storedAgent();
     store.role = null;
     resetData();
     boot();
@@ -444,7 +347,7 @@ function refreshOwnName() {
   const me = store.agents.find((agent) => agent.id === store.agent.id);
   if (me && me.name && me.name !== store.agent.name) {
     store.agent = { id: store.agent.id, name: me.name };
-    storageSet(AGENT_KEY, JSON.stringify(store.agent));
+    saveAgent(store.agent);
   }
 }
 
@@ -488,19 +391,7 @@ function renderAll() {
 }
 
 function renderMe() {
-  const name = store.agent?.name || '';
-  ui.adminName.textContent = name;
-  ui.adminAvatar.textContent = initials(name);
-  ui.adminAvatar.style.background = avatarColour(store.agent?.id || name);
-}
-
-/** The switch shows the language it switches to, in that language ("中文" / "EN"). */
-function renderLanguageButton() {
-  const next = LANGUAGES.find((language) => language.code === otherLanguage());
-  ui.lang.textContent = next.short;
-  ui.lang.lang = next.code;
-  ui.lang.setAttribute('aria-label', `${t('lang.switch')}: ${next.label}`);
-  ui.lang.title = `${t('lang.switch')}: ${next.label}`;
+  renderPerson(ui.adminName, ui.adminAvatar, store.agent);
 }
 
 function renderLive() {
@@ -639,10 +530,7 @@ function renderAgents() {
     return row.tr;
   });
   for (const id of [...rows.keys()]) if (!seen.has(id)) rows.delete(id);
-  const current = [...ui.agentsBody.children];
-  if (wanted.length !== current.length || wanted.some((node, index) => node !== current[index])) {
-    ui.agentsBody.replaceChildren(...wanted);
-  }
+  syncChildren(ui.agentsBody, wanted);
   ui.agentsCount.textContent = String(agents.length);
   let empty = '';
   if (store.agentsFailed && store.agents == null) empty = t('admin.agents.unavailable');
@@ -692,19 +580,6 @@ function renderAgentDepartments() {
   ui.agentDepartments.replaceChildren(...options);
   ui.agentDepartments.hidden = !options.length;
   ui.agentDepartmentsHint.textContent = options.length ? t('admin.form.departmentsHint') : t('admin.form.noDepartments');
-}
-
-let toastTimer = null;
-function showToast(text) {
-  clearTimeout(toastTimer);
-  ui.toastText.textContent = text;
-  ui.toast.hidden = false;
-  toastTimer = setTimeout(hideToast, TOAST_MS);
-}
-
-function hideToast() {
-  clearTimeout(toastTimer);
-  ui.toast.hidden = true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -897,11 +772,8 @@ function showAgentFailure(error) {
 // Wiring
 // ---------------------------------------------------------------------------------------------
 
-ui.loginForm.addEventListener('submit', login);
 ui.logout.addEventListener('click', logout);
 ui.forbiddenSwitch.addEventListener('click', logout);
-ui.lang.addEventListener('click', () => setLanguage(otherLanguage()));
-ui.toastClose.addEventListener('click', hideToast);
 ui.newAgent.addEventListener('click', openAgentDialog);
 ui.agentForm.addEventListener('submit', createAgent);
 ui.agentCancel.addEventListener('click', closeAgentDialog);
@@ -930,8 +802,7 @@ onLanguageChange(() => {
   applyTranslations(document);
   renderLanguageButton();
   document.title = store.screen === 'app' ? t('title.admin') : t('title.base');
-  if (loginErrorKey) setLoginError(loginErrorKey);
-  if (!ui.login.hidden && !ui.loginSubmit.disabled) ui.loginSubmit.textContent = t('login.submit');
+  loginForm.retranslate();
   if (store.screen === 'forbidden') renderForbidden();
   if (agentErrorText) ui.agentError.textContent = agentErrorText();
   if (departmentErrorText) ui.departmentError.textContent = departmentErrorText();

@@ -7,21 +7,31 @@
 // server deduplicates them. Messages are keyed by (conversation_id, seq) and shown in seq order.
 // User text is only ever inserted with textContent.
 
+import { t, getLanguage, onLanguageChange, applyTranslations, formatTime, formatDateTime, formatDuration } from './i18n.js';
 import {
-  t,
-  getLanguage,
-  setLanguage,
-  otherLanguage,
-  onLanguageChange,
-  applyTranslations,
-  formatTime,
-  formatDateTime,
-  formatDuration,
-  LANGUAGES,
-} from './i18n.js';
+  TOKEN_KEY,
+  $,
+  storageSet,
+  readJson,
+  el,
+  syncChildren,
+  shortId,
+  avatarColour,
+  initials,
+  renderPerson,
+  bearer,
+  saveToken,
+  saveAgent,
+  storedToken,
+  storedAgent,
+  revokeToken,
+  loginElements,
+  createLoginForm,
+  createLanguageButton,
+  toastElements,
+  createToast,
+} from './common.js';
 
-const TOKEN_KEY = 'switchboard.console.token';
-const AGENT_KEY = 'switchboard.console.agent';
 const READ_KEY = 'switchboard.console.read.'; // + agent id → { conversation id: last read seq }
 
 const MAX_TEXT_BYTES = 8192;
@@ -44,41 +54,6 @@ const WS_URL = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.h
 // Small helpers
 // ---------------------------------------------------------------------------------------------
 
-const $ = (id) => document.getElementById(id);
-
-function storageGet(key) {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function storageSet(key, value) {
-  try {
-    if (value == null) localStorage.removeItem(key);
-    else localStorage.setItem(key, value);
-  } catch {
-    // Private mode or full storage: the console still works for this page's lifetime.
-  }
-}
-
-function readJson(key, fallback) {
-  try {
-    return JSON.parse(storageGet(key) ?? '') ?? fallback;
-  } catch {
-    return fallback;
-  }
-}
-
-/** Creates an element; `text` is set with textContent, never parsed as HTML. */
-function el(tag, attributes = {}, text) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text != null) node.textContent = text;
-  return node;
-}
-
 function uuid() {
   if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
   // Outside secure contexts randomUUID is missing; getRandomValues is not.
@@ -92,25 +67,6 @@ function uuid() {
 const encoder = new TextEncoder();
 const utf8Length = (text) => encoder.encode(text).length;
 
-// Ids are UUIDv7: the leading digits are a timestamp shared by everyone who arrived in the same
-// minute, so the short form uses the random tail.
-const shortId = (id) => String(id || '').replace(/-/g, '').slice(-8);
-
-const AVATAR_COLOURS = ['#4263eb', '#0c8599', '#2f9e44', '#e8590c', '#ae3ec9', '#1971c2', '#c2255c', '#5f3dc4'];
-function avatarColour(id) {
-  let hash = 0;
-  for (const char of String(id)) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return AVATAR_COLOURS[hash % AVATAR_COLOURS.length];
-}
-
-function initials(name) {
-  const words = String(name || '').trim().split(/\s+/).filter(Boolean);
-  if (!words.length) return '?';
-  // CJK names have no spaces: take the first character.
-  if (words.length === 1) return [...words[0]].slice(0, words[0].match(/^[\x00-\x7f]+$/) ? 2 : 1).join('').toUpperCase();
-  return (words[0][0] + words[words.length - 1][0]).toUpperCase();
-}
-
 function errorText(code) {
   const key = `error.${code}`;
   const text = t(key);
@@ -122,8 +78,8 @@ function errorText(code) {
 // ---------------------------------------------------------------------------------------------
 
 const store = {
-  token: storageGet(TOKEN_KEY),
-  agent: readJson(AGENT_KEY, null), // { id, name } — shown at once after a reload
+  token: storedToken(),
+  agent: storedAgent(), // { id, name } — shown at once after a reload
   status: 'offline',
   pendingStatus: null,
   connection: 'connecting',
@@ -195,13 +151,7 @@ function markRead(conversation) {
 // ---------------------------------------------------------------------------------------------
 
 const ui = {
-  login: $('login-screen'),
-  loginForm: $('login-form'),
-  loginEmail: $('login-email'),
-  loginPassword: $('login-password'),
-  loginError: $('login-error'),
-  loginSubmit: $('login-submit'),
-  loginLangSlot: $('login-lang-slot'),
+  ...loginElements(),
   app: $('app'),
   workspace: $('workspace'),
   connection: $('connection'),
@@ -232,10 +182,15 @@ const ui = {
   replyForm: $('reply-form'),
   replyInput: $('reply-input'),
   replySend: $('reply-send'),
-  toast: $('toast'),
-  toastText: $('toast-text'),
-  toastClose: $('toast-close'),
+  ...toastElements(),
 };
+
+const loginForm = createLoginForm(ui, {
+  beforeSubmit: () => unlockAudio(),
+  onSession: (token, agent) => startSession(token, agent ? { id: agent.id, name: agent.name } : null),
+});
+const renderLanguageButton = createLanguageButton(ui.lang);
+const { show: showToast } = createToast(ui, TOAST_MS);
 
 // ---------------------------------------------------------------------------------------------
 // Screens
@@ -246,11 +201,8 @@ function showLogin(messageKey) {
   ui.login.hidden = false;
   ui.loginLangSlot.appendChild(ui.lang);
   renderLanguageButton();
-  setLoginError(messageKey ?? null);
-  ui.loginSubmit.disabled = false;
-  ui.loginSubmit.textContent = t('login.submit');
+  loginForm.reset(messageKey);
   document.title = t('title.base');
-  setTimeout(() => (ui.loginEmail.value ? ui.loginPassword : ui.loginEmail).focus(), 0);
 }
 
 function showApp() {
@@ -264,53 +216,12 @@ function showApp() {
   renderThread();
 }
 
-let loginErrorKey = null;
-function setLoginError(key) {
-  loginErrorKey = key;
-  ui.loginError.textContent = key ? t(key) : '';
-  ui.loginError.hidden = !key;
-}
-
-async function login(event) {
-  event.preventDefault();
-  const email = ui.loginEmail.value.trim();
-  const password = ui.loginPassword.value;
-  if (!email || !password) {
-    setLoginError('login.missing');
-    return;
-  }
-  unlockAudio();
-  ui.loginSubmit.disabled = true;
-  ui.loginSubmit.textContent = t('login.submitting');
-  try {
-    const response = await fetch('/v1/auth/login', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email, password }),
-    });
-    const body = await response.json().catch(() => ({}));
-    if (response.ok && body.token) {
-      ui.loginPassword.value = '';
-      setLoginError(null);
-      startSession(body.token, body.agent ? { id: body.agent.id, name: body.agent.name } : null);
-      return;
-    }
-    const code = body?.error?.code;
-    setLoginError(response.status === 401 || code === 'invalid_credentials' || response.status === 400 ? 'login.invalid' : 'login.failed');
-  } catch {
-    setLoginError('login.failed');
-  } finally {
-    ui.loginSubmit.disabled = false;
-    ui.loginSubmit.textContent = t('login.submit');
-  }
-}
-
 function startSession(token, agent) {
   store.token = token;
-  storageSet(TOKEN_KEY, token);
+  saveToken(token);
   if (agent) {
     store.agent = agent;
-    storageSet(AGENT_KEY, JSON.stringify(agent));
+    saveAgent(agent);
   }
   resetConsole();
   showApp();
@@ -338,7 +249,7 @@ function resetConsole() {
 function endSession(messageKey) {
   const token = store.token;
   store.token = null;
-  storageSet(TOKEN_KEY, null);
+  saveToken(null);
   disconnect();
   stopQueuePolling();
   resetConsole();
@@ -346,14 +257,8 @@ function endSession(messageKey) {
   return token;
 }
 
-async function logout() {
-  const token = endSession(null);
-  if (!token) return;
-  try {
-    await fetch('/v1/auth/logout', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, keepalive: true });
-  } catch {
-    // The session expires on its own; the token is gone from this browser either way.
-  }
+function logout() {
+  return revokeToken(endSession(null));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -578,7 +483,7 @@ function onWelcome(frame) {
   welcomed = true;
   attempt = 0;
   store.agent = { id: frame.agent_id, name: frame.name };
-  storageSet(AGENT_KEY, JSON.stringify(store.agent));
+  saveAgent(store.agent);
   store.status = frame.status || 'offline';
   store.pendingStatus = null;
   setConnection('connected');
@@ -910,7 +815,7 @@ async function pollQueue() {
   queueAbort = controller;
   try {
     const response = await fetch('/v1/queue', {
-      headers: { Authorization: `Bearer ${store.token}` },
+      headers: bearer(store.token),
       cache: 'no-store',
       signal: controller.signal,
     });
@@ -937,24 +842,12 @@ async function pollQueue() {
 // ---------------------------------------------------------------------------------------------
 
 function renderAgent() {
-  const name = store.agent?.name || '';
-  ui.agentName.textContent = name;
-  ui.agentAvatar.textContent = initials(name);
-  ui.agentAvatar.style.background = avatarColour(store.agent?.id || name);
+  renderPerson(ui.agentName, ui.agentAvatar, store.agent);
   const status = store.pendingStatus || store.status;
   ui.status.value = status;
   ui.status.disabled = !socketReady();
   ui.availability.dataset.status = status;
   renderLanguageButton();
-}
-
-/** The switch shows the language it switches to, in that language ("中文" / "EN"). */
-function renderLanguageButton() {
-  const next = LANGUAGES.find((language) => language.code === otherLanguage());
-  ui.lang.textContent = next.short;
-  ui.lang.lang = next.code;
-  ui.lang.setAttribute('aria-label', `${t('lang.switch')}: ${next.label}`);
-  ui.lang.title = `${t('lang.switch')}: ${next.label}`;
 }
 
 function renderConnection() {
@@ -1084,10 +977,7 @@ function renderConversationList() {
   for (const conversation of conversations) renderConversationItem(conversation);
   // Move nodes only when the order changed, so focus and hover are not disturbed.
   const wanted = conversations.map((conversation) => conversation.item.li);
-  const current = [...ui.conversations.children];
-  if (wanted.length !== current.length || wanted.some((node, index) => node !== current[index])) {
-    ui.conversations.replaceChildren(...wanted);
-  }
+  syncChildren(ui.conversations, wanted);
   ui.conversationsCount.textContent = String(conversations.filter(isMine).length);
   ui.conversationsEmpty.textContent = t('conversations.empty');
   ui.conversationsEmpty.hidden = conversations.length > 0;
@@ -1274,19 +1164,6 @@ function clearThreadNotice() {
   ui.threadNotice.textContent = '';
 }
 
-let toastTimer = null;
-function showToast(text) {
-  clearTimeout(toastTimer);
-  ui.toastText.textContent = text;
-  ui.toast.hidden = false;
-  toastTimer = setTimeout(hideToast, TOAST_MS);
-}
-
-function hideToast() {
-  clearTimeout(toastTimer);
-  ui.toast.hidden = true;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Replying, typing, closing
 // ---------------------------------------------------------------------------------------------
@@ -1400,10 +1277,7 @@ function autosize() {
 // Wiring
 // ---------------------------------------------------------------------------------------------
 
-ui.loginForm.addEventListener('submit', login);
 ui.logout.addEventListener('click', logout);
-ui.lang.addEventListener('click', () => setLanguage(otherLanguage()));
-ui.toastClose.addEventListener('click', hideToast);
 ui.threadBack.addEventListener('click', () => ui.workspace.classList.remove('show-thread'));
 ui.closeConversation.addEventListener('click', closeOpenConversation);
 ui.replyForm.addEventListener('submit', (event) => {
@@ -1442,8 +1316,7 @@ onLanguageChange(() => {
   renderThread();
   updateTitle();
   renderLanguageButton();
-  if (loginErrorKey) setLoginError(loginErrorKey);
-  if (!ui.login.hidden && !ui.loginSubmit.disabled) ui.loginSubmit.textContent = t('login.submit');
+  loginForm.retranslate();
 });
 
 // Queue waiting times tick even when the list does not change.
