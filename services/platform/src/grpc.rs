@@ -4,7 +4,7 @@
 //! Status helpers never put internal error text into a `Status`: [`internal`] logs the full
 //! error once and answers `"internal error"`, so SQL or NATS details cannot reach a client.
 
-use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::propagation::Injector;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -128,26 +128,6 @@ impl Injector for MetadataInjector<'_> {
         ) {
             self.0.insert(key, value);
         }
-    }
-}
-
-/// Reads trace context from gRPC metadata (for callers that only have a `MetadataMap`).
-#[derive(Debug)]
-pub struct MetadataExtractor<'a>(pub &'a MetadataMap);
-
-impl Extractor for MetadataExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|value| value.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0
-            .keys()
-            .filter_map(|key| match key {
-                tonic::metadata::KeyRef::Ascii(key) => Some(key.as_str()),
-                tonic::metadata::KeyRef::Binary(_) => None,
-            })
-            .collect()
     }
 }
 

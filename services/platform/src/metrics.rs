@@ -14,7 +14,7 @@ use futures_util::future::BoxFuture;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -135,9 +135,4 @@ where
             response
         })
     }
-}
-
-/// Returns a duration as seconds for a histogram.
-pub fn seconds(duration: Duration) -> f64 {
-    duration.as_secs_f64()
 }

@@ -15,8 +15,8 @@ use crate::{RoutingError, RoutingResult};
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -203,19 +203,18 @@ impl Assigner {
 
     /// Publishes the queue length and the longest wait, over every workspace.
     pub async fn record_queue_gauges(&self) -> RoutingResult<()> {
-        let entries = queue_entry::Entity::find()
+        let length = queue_entry::Entity::find().count(&self.db).await?;
+        let oldest = queue_entry::Entity::find()
             .order_by_asc(queue_entry::Column::EnqueuedAt)
-            .all(&self.db)
-            .await?;
-        let oldest = entries
-            .first()
+            .one(&self.db)
+            .await?
             .map(|entry| {
                 (Utc::now() - entry.enqueued_at)
                     .to_std()
                     .unwrap_or_default()
             })
             .unwrap_or_default();
-        metrics::gauge!("switchboard_routing_queue_length").set(entries.len() as f64);
+        metrics::gauge!("switchboard_routing_queue_length").set(length as f64);
         metrics::gauge!("switchboard_routing_oldest_wait_seconds").set(oldest.as_secs_f64());
         Ok(())
     }
