@@ -960,3 +960,29 @@ async fn behind_nginx_clients_spread_over_gateways_and_resume_when_one_dies() {
     assert_eq!(visitor.expect("resumed").await["recovered"], true);
     chat.agent = agent;
 }
+
+#[tokio::test]
+async fn an_expired_session_token_is_refused_on_the_agent_socket() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let aio = AllInOne::start(
+        data.path(),
+        &[("SWITCHBOARD_SESSION_TTL_SECS", "1".to_owned())],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let session: Value = login(&http, &aio.base, ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let token = session["token"].as_str().expect("token").to_owned();
+    wait_until(Duration::from_secs(15), "the session to expire", || async {
+        me(&http, &aio.base, &token).await.status() == 401
+    })
+    .await;
+    let mut socket =
+        WsClient::connect(&format!("{}/v1/agent/ws", aio.base.replace("http", "ws"))).await;
+    socket.send(json!({ "type": "auth", "token": token })).await;
+    assert_eq!(socket.expect("error").await["code"], "invalid_token");
+    assert_eq!(socket.close_code(Duration::from_secs(10)).await, Some(1008));
+}

@@ -146,6 +146,10 @@ async fn invalid_configuration_exits_64_before_binding() {
             vec![("SWITCHBOARD_NO_SUCH_SETTING", "1".into())],
         ),
         (
+            Switchboard::AllInOne,
+            vec![("SWITCHBOARD_CONFIG", "/nonexistent/switchboard.toml".into())],
+        ),
+        (
             Switchboard::Routing,
             vec![("SWITCHBOARD_GRPC_ADDR", format!("127.0.0.1:{port}"))],
         ),
@@ -330,7 +334,19 @@ async fn services_run_as_separate_processes_on_postgres_and_nats() {
     )
     .await;
 
-    for process in [&mut gateway, &mut routing, &mut history, &mut agents] {
+    // A service gone: /healthz says so (503) and names it.
+    assert_eq!(routing.terminate(Duration::from_secs(30)).await, Some(0));
+    let health = http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 503);
+    let health: Value = health.json().await.expect("json");
+    assert_eq!(health["services"]["routing"], "not_serving");
+    assert_eq!(health["services"]["conversation-history"], "serving");
+
+    for process in [&mut gateway, &mut history, &mut agents] {
         assert_eq!(
             process.terminate(Duration::from_secs(30)).await,
             Some(0),
@@ -487,4 +503,39 @@ async fn admin_api_is_for_admins_of_their_own_workspace_only() {
         401,
         "nothing was created"
     );
+}
+
+#[tokio::test]
+async fn config_file_is_read_and_the_environment_wins_over_it() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (file_port, env_port) = (free_port(), free_port());
+    let config = data.path().join("switchboard.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "http_addr = \"127.0.0.1:{file_port}\"\ndata_dir = \"{}\"\n",
+            data.path().display()
+        ),
+    )
+    .expect("write config");
+    let http = reqwest::Client::new();
+
+    let mut from_file = Process::start(
+        Switchboard::AllInOne,
+        &[("SWITCHBOARD_CONFIG", config.display().to_string())],
+    );
+    wait_healthy(&http, &format!("http://127.0.0.1:{file_port}")).await;
+    assert_eq!(from_file.terminate(Duration::from_secs(30)).await, Some(0));
+
+    let env = [
+        ("SWITCHBOARD_CONFIG", config.display().to_string()),
+        ("SWITCHBOARD_HTTP_ADDR", format!("127.0.0.1:{env_port}")),
+    ];
+    let mut overridden = Process::start(Switchboard::AllInOne, &env);
+    wait_healthy(&http, &format!("http://127.0.0.1:{env_port}")).await;
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", file_port)).is_err(),
+        "the file's address is not used when the environment sets one"
+    );
+    assert_eq!(overridden.terminate(Duration::from_secs(30)).await, Some(0));
 }

@@ -35,7 +35,11 @@ pub fn load<T: DeserializeOwned>() -> Result<T, ConfigError> {
         figment = figment.merge(Toml::file_exact(path));
     }
     let env = Env::prefixed("SWITCHBOARD_")
-        .filter(|key| key.as_str() != "config" && !key.as_str().starts_with("test_"))
+        // Keys arrive in the case they were written (`CONFIG`, `TEST_…`): compare without case.
+        .filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            key != "config" && !key.starts_with("test_")
+        })
         .split("__");
     figment
         .merge(env)

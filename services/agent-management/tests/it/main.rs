@@ -18,6 +18,7 @@ use tonic::transport::Channel;
 
 struct Spawned {
     client: AgentManagementServiceClient<Channel>,
+    channel: Channel,
     shutdown: CancellationToken,
     nats: TestNats,
 }
@@ -50,7 +51,7 @@ async fn spawn(database_url: String) -> Spawned {
     let channel = Channel::from_shared(format!("http://{addr}"))
         .expect("url")
         .connect_lazy();
-    let mut client = AgentManagementServiceClient::new(channel);
+    let mut client = AgentManagementServiceClient::new(channel.clone());
     switchboard_platform::testing::wait_until(
         Duration::from_secs(20),
         "agent-management to answer",
@@ -70,6 +71,7 @@ async fn spawn(database_url: String) -> Spawned {
     client = client.clone();
     Spawned {
         client,
+        channel,
         shutdown,
         nats,
     }
@@ -366,4 +368,41 @@ async fn status_change_is_published_through_the_outbox() {
         .expect("list")
         .into_inner();
     assert_eq!(online.agents.len(), 1);
+}
+
+#[tokio::test]
+async fn serves_reflection_for_every_switchboard_service() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let app = spawn(TestDb::fresh().await.url).await;
+    let channel = app.channel.clone();
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(channel)
+        .server_reflection_info(futures_util::stream::iter([request]))
+        .await
+        .expect("reflection answers")
+        .into_inner();
+    let response = responses.next().await.expect("one response").expect("ok");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection response");
+    };
+    let names: Vec<String> = list
+        .service
+        .into_iter()
+        .map(|service| service.name)
+        .collect();
+    for expected in [
+        "switchboard.agent.v1.AgentManagementService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|name| name == expected),
+            "{expected} in {names:?}"
+        );
+    }
 }
