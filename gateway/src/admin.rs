@@ -2,14 +2,23 @@
 //!
 //! Every route needs the bearer token of an agent with role `admin`; agents get 403 `forbidden`.
 //! Routes only ever touch the caller's own workspace.
+//!
+//! | Route | Does |
+//! |---|---|
+//! | `GET /v1/admin/overview` | live counters of the workspace |
+//! | `GET/POST /v1/admin/agents` | list (with load) / create agents |
+//! | `PATCH /v1/admin/agents/{id}` | change name, role, capacity, skills, departments, disabled |
+//! | `POST /v1/admin/agents/{id}/password` | set a new password (ends the agent's sessions) |
+//! | `GET/POST /v1/admin/departments` | list / create departments with routing settings |
+//! | `PATCH /v1/admin/departments/{id}` | change a department's name or routing settings |
 
 use crate::error::ApiError;
 use crate::http::{agent_json, authenticate, json_body};
 use crate::state::Gateway;
-use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,10 +37,78 @@ pub fn routes() -> Router<Arc<Gateway>> {
     Router::new()
         .route("/v1/admin/overview", get(overview))
         .route("/v1/admin/agents", get(list_agents).post(create_agent))
+        .route("/v1/admin/agents/{agent_id}", patch(update_agent))
+        .route("/v1/admin/agents/{agent_id}/password", post(reset_password))
         .route(
             "/v1/admin/departments",
             get(list_departments).post(create_department),
         )
+        .route(
+            "/v1/admin/departments/{department_id}",
+            patch(update_department),
+        )
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_argument", message)
+}
+
+fn role_from_json(role: &str) -> Result<AgentRole, ApiError> {
+    match role {
+        "agent" => Ok(AgentRole::Agent),
+        "supervisor" => Ok(AgentRole::Supervisor),
+        "admin" => Ok(AgentRole::Admin),
+        _ => Err(bad_request("role: must be agent, supervisor or admin")),
+    }
+}
+
+/// Checks a capacity given as any JSON integer, so a negative one gets a clear error.
+fn capacity_from_json(value: i64) -> Result<u32, ApiError> {
+    match u32::try_from(value) {
+        Ok(capacity @ 1..=100) => Ok(capacity),
+        _ => Err(bad_request("max_concurrent: must be between 1 and 100")),
+    }
+}
+
+fn strategy_from_json(strategy: &str) -> Result<agent_pb::RoutingStrategy, ApiError> {
+    match strategy {
+        "least_loaded" => Ok(agent_pb::RoutingStrategy::LeastLoaded),
+        "round_robin" => Ok(agent_pb::RoutingStrategy::RoundRobin),
+        "longest_idle" => Ok(agent_pb::RoutingStrategy::LongestIdle),
+        _ => Err(bad_request(
+            "strategy: must be least_loaded, round_robin or longest_idle",
+        )),
+    }
+}
+
+fn sticky_window_from_json(value: i64) -> Result<u32, ApiError> {
+    u32::try_from(value)
+        .map_err(|_| bad_request("sticky_window_secs: must be between 0 and 2592000"))
+}
+
+/// Department as the admin API shows it.
+pub fn department_json(department: agent_pb::Department) -> Value {
+    let strategy = match agent_pb::RoutingStrategy::try_from(department.strategy) {
+        Ok(agent_pb::RoutingStrategy::RoundRobin) => "round_robin",
+        Ok(agent_pb::RoutingStrategy::LongestIdle) => "longest_idle",
+        _ => "least_loaded",
+    };
+    json!({
+        "id": department.id,
+        "name": department.name,
+        "strategy": strategy,
+        "sticky_window_secs": department.sticky_window_secs,
+        "required_skills": department.required_skills,
+    })
+}
+
+/// Maps "unknown department" on agent writes to a field error rather than a 404 of the agent.
+fn agent_write_error(status: tonic::Status) -> ApiError {
+    if status.code() == tonic::Code::NotFound && status.message().starts_with("department") {
+        bad_request("department_ids: unknown department")
+    } else {
+        service_error(status)
+    }
 }
 
 /// Returns the caller's workspace id when the caller is an admin.
@@ -81,6 +158,7 @@ async fn agents_with_load(
         .list_assignments(routing_pb::ListAssignmentsRequest {
             workspace_id: workspace_id.to_owned(),
             agent_id: None,
+            include_ended: false,
         })
         .await
         .map_err(service_error)?
@@ -124,9 +202,11 @@ struct NewAgent {
     #[serde(default)]
     role: Option<String>,
     #[serde(default)]
-    max_concurrent: Option<u32>,
+    max_concurrent: Option<i64>,
     #[serde(default)]
     department_ids: Vec<String>,
+    #[serde(default)]
+    skills: Vec<String>,
 }
 
 async fn create_agent(
@@ -136,17 +216,8 @@ async fn create_agent(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let workspace_id = admin(&gateway, &headers).await?;
     let body = json_body(body)?;
-    let role = match body.role.as_deref() {
-        None | Some("agent") => AgentRole::Agent,
-        Some("admin") => AgentRole::Admin,
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_argument",
-                "role: must be agent or admin",
-            ));
-        }
-    };
+    let role = role_from_json(body.role.as_deref().unwrap_or("agent"))?;
+    let max_concurrent = body.max_concurrent.map_or(Ok(3), capacity_from_json)?;
     let created = gateway
         .peers
         .agents
@@ -157,23 +228,91 @@ async fn create_agent(
             email: body.email,
             password: body.password,
             role: role as i32,
-            max_concurrent: body.max_concurrent.unwrap_or(3),
+            max_concurrent,
             department_ids: body.department_ids,
+            skills: body.skills,
         })
         .await
-        .map_err(|status| match status.code() {
-            tonic::Code::NotFound => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_argument",
-                "department_ids: unknown department",
-            ),
-            _ => service_error(status),
-        })?
+        .map_err(agent_write_error)?
         .into_inner();
     Ok((
         StatusCode::CREATED,
         Json(json!({ "agent": created.agent.map(agent_json) })),
     ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentPatch {
+    name: Option<String>,
+    role: Option<String>,
+    max_concurrent: Option<i64>,
+    skills: Option<Vec<String>>,
+    department_ids: Option<Vec<String>>,
+    disabled: Option<bool>,
+}
+
+async fn update_agent(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(agent_id): Path<String>,
+    body: Result<Json<AgentPatch>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let body = json_body(body)?;
+    let request = agent_pb::UpdateAgentRequest {
+        workspace_id,
+        agent_id,
+        name: body.name,
+        role: body
+            .role
+            .as_deref()
+            .map(role_from_json)
+            .transpose()?
+            .map(|role| role as i32),
+        max_concurrent: body.max_concurrent.map(capacity_from_json).transpose()?,
+        skills: body.skills.map(|values| agent_pb::StringList { values }),
+        department_ids: body
+            .department_ids
+            .map(|values| agent_pb::StringList { values }),
+        disabled: body.disabled,
+    };
+    let updated = gateway
+        .peers
+        .agents
+        .clone()
+        .update_agent(request)
+        .await
+        .map_err(agent_write_error)?
+        .into_inner();
+    Ok(Json(json!({ "agent": updated.agent.map(agent_json) })))
+}
+
+#[derive(Debug, Deserialize)]
+struct NewPassword {
+    password: String,
+}
+
+async fn reset_password(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(agent_id): Path<String>,
+    body: Result<Json<NewPassword>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let body = json_body(body)?;
+    gateway
+        .peers
+        .agents
+        .clone()
+        .reset_agent_password(agent_pb::ResetAgentPasswordRequest {
+            workspace_id,
+            agent_id,
+            new_password: body.password,
+        })
+        .await
+        .map_err(service_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list_departments(
@@ -191,7 +330,7 @@ async fn list_departments(
         .into_inner()
         .departments
         .into_iter()
-        .map(|department| json!({ "id": department.id, "name": department.name }))
+        .map(department_json)
         .collect();
     Ok(Json(json!({ "departments": departments })))
 }
@@ -199,6 +338,12 @@ async fn list_departments(
 #[derive(Debug, Deserialize)]
 struct NewDepartment {
     name: String,
+    #[serde(default)]
+    strategy: Option<String>,
+    #[serde(default)]
+    sticky_window_secs: Option<i64>,
+    #[serde(default)]
+    required_skills: Vec<String>,
 }
 
 async fn create_department(
@@ -215,16 +360,75 @@ async fn create_department(
         .create_department(agent_pb::CreateDepartmentRequest {
             workspace_id,
             name: body.name,
+            strategy: body
+                .strategy
+                .as_deref()
+                .map(strategy_from_json)
+                .transpose()?
+                .unwrap_or(agent_pb::RoutingStrategy::LeastLoaded) as i32,
+            sticky_window_secs: body
+                .sticky_window_secs
+                .map(sticky_window_from_json)
+                .transpose()?
+                .unwrap_or(0),
+            required_skills: body.required_skills,
         })
         .await
         .map_err(service_error)?
         .into_inner()
         .department;
-    let department =
-        department.map(|department| json!({ "id": department.id, "name": department.name }));
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "department": department })),
+        Json(json!({ "department": department.map(department_json) })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DepartmentPatch {
+    name: Option<String>,
+    strategy: Option<String>,
+    sticky_window_secs: Option<i64>,
+    required_skills: Option<Vec<String>>,
+}
+
+async fn update_department(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(department_id): Path<String>,
+    body: Result<Json<DepartmentPatch>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let body = json_body(body)?;
+    let request = agent_pb::UpdateDepartmentRequest {
+        workspace_id,
+        department_id,
+        name: body.name,
+        strategy: body
+            .strategy
+            .as_deref()
+            .map(strategy_from_json)
+            .transpose()?
+            .map(|strategy| strategy as i32),
+        sticky_window_secs: body
+            .sticky_window_secs
+            .map(sticky_window_from_json)
+            .transpose()?,
+        required_skills: body
+            .required_skills
+            .map(|values| agent_pb::StringList { values }),
+    };
+    let department = gateway
+        .peers
+        .agents
+        .clone()
+        .update_department(request)
+        .await
+        .map_err(service_error)?
+        .into_inner()
+        .department;
+    Ok(Json(
+        json!({ "department": department.map(department_json) }),
     ))
 }
 

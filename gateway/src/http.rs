@@ -169,6 +169,7 @@ async fn me(
 pub fn agent_json(agent: agent_pb::Agent) -> Value {
     let role = match AgentRole::try_from(agent.role) {
         Ok(AgentRole::Admin) => "admin",
+        Ok(AgentRole::Supervisor) => "supervisor",
         _ => "agent",
     };
     let status = match AgentStatus::try_from(agent.status) {
@@ -185,6 +186,8 @@ pub fn agent_json(agent: agent_pb::Agent) -> Value {
         "status": status,
         "max_concurrent": agent.max_concurrent,
         "department_ids": agent.department_ids,
+        "skills": agent.skills,
+        "disabled": agent.disabled,
     })
 }
 
@@ -231,6 +234,9 @@ async fn queue(
                 "conversation_id": entry.conversation_id,
                 "department_id": entry.department_id,
                 "enqueued_at": entry.enqueued_at.map(|at| at.seconds),
+                "position": entry.position,
+                "priority": entry.priority,
+                "visitor_id": entry.visitor_id,
             })
         })
         .collect();

@@ -3,6 +3,7 @@
 
 mod chat;
 mod process;
+mod queue;
 mod ws_client;
 
 use process::{Process, Switchboard};
@@ -259,6 +260,7 @@ async fn services_run_as_separate_processes_on_postgres_and_nats() {
         .create_department(agent_pb::CreateDepartmentRequest {
             workspace_id: workspace_id.clone(),
             name: "Support".into(),
+            ..Default::default()
         })
         .await
         .expect("department")
@@ -274,6 +276,7 @@ async fn services_run_as_separate_processes_on_postgres_and_nats() {
             role: 0,
             max_concurrent: 3,
             department_ids: vec![department.id.clone()],
+            skills: Vec::new(),
         })
         .await
         .expect("agent")

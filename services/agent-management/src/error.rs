@@ -9,6 +9,8 @@ pub type AgentResult<T, E = AgentError> = std::result::Result<T, E>;
 /// Everything that can go wrong in agent management.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
+    #[error("agent is disabled")]
+    AgentDisabled,
     #[error("agent not found")]
     AgentNotFound,
     #[error("database error: {0}")]
@@ -45,6 +47,7 @@ impl From<AgentError> for Status {
     fn from(error: AgentError) -> Self {
         match &error {
             AgentError::AgentNotFound => grpc::not_found("agent"),
+            AgentError::AgentDisabled => Status::permission_denied("agent is disabled"),
             AgentError::DepartmentNotFound => grpc::not_found("department"),
             AgentError::WorkspaceNotFound => grpc::not_found("workspace"),
             AgentError::EmailTaken => Status::already_exists("email already registered"),

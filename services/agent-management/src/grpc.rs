@@ -1,6 +1,9 @@
 //! gRPC adapter of agent management: validates requests, calls the store, converts results.
 
-use crate::store::{AgentRecord, NewAgent, Role, Status, Store};
+use crate::store::{
+    AgentChanges, AgentRecord, DepartmentChanges, NewAgent, Role, RoutingSettings, Status, Store,
+    Strategy, skills_from_stored,
+};
 use crate::{
     AgentError,
     db::entity::{department, workspace},
@@ -12,6 +15,7 @@ use switchboard_proto::agent::v1::{
 };
 use switchboard_proto::common::v1::{AgentRole, AgentStatus};
 use tonic::{Request, Response, Status as GrpcStatus};
+use uuid::Uuid;
 
 /// Longest name, email or password accepted.
 const MAX_FIELD_LEN: usize = 200;
@@ -19,6 +23,12 @@ const MAX_FIELD_LEN: usize = 200;
 const MIN_PASSWORD_LEN: usize = 8;
 /// Largest `max_concurrent` accepted.
 const MAX_CONCURRENT_LIMIT: u32 = 100;
+/// Most skills on an agent or department.
+const MAX_SKILLS: usize = 50;
+/// Longest skill name.
+const MAX_SKILL_LEN: usize = 64;
+/// Longest sticky window: 30 days.
+const MAX_STICKY_WINDOW_SECS: u32 = 30 * 24 * 3600;
 
 type GrpcResult<T> = Result<Response<T>, GrpcStatus>;
 
@@ -72,11 +82,98 @@ fn workspace_to_proto(model: workspace::Model) -> pb::Workspace {
 }
 
 fn department_to_proto(model: department::Model) -> pb::Department {
+    let strategy = match Strategy::from_stored(&model.strategy) {
+        Strategy::LeastLoaded => pb::RoutingStrategy::LeastLoaded,
+        Strategy::RoundRobin => pb::RoutingStrategy::RoundRobin,
+        Strategy::LongestIdle => pb::RoutingStrategy::LongestIdle,
+    };
     pb::Department {
         id: model.id.to_string(),
         workspace_id: model.workspace_id.to_string(),
         name: model.name,
+        strategy: strategy as i32,
+        sticky_window_secs: u32::try_from(model.sticky_window_secs).unwrap_or(0),
+        required_skills: skills_from_stored(&model.required_skills),
     }
+}
+
+fn strategy_from_proto(value: i32) -> Result<Strategy, GrpcStatus> {
+    match pb::RoutingStrategy::try_from(value) {
+        Ok(pb::RoutingStrategy::Unspecified | pb::RoutingStrategy::LeastLoaded) => {
+            Ok(Strategy::LeastLoaded)
+        }
+        Ok(pb::RoutingStrategy::RoundRobin) => Ok(Strategy::RoundRobin),
+        Ok(pb::RoutingStrategy::LongestIdle) => Ok(Strategy::LongestIdle),
+        Err(_) => Err(invalid_argument("strategy", "unknown routing strategy")),
+    }
+}
+
+fn role_from_proto(value: i32) -> Result<Role, GrpcStatus> {
+    match AgentRole::try_from(value) {
+        Ok(AgentRole::Admin) => Ok(Role::Admin),
+        Ok(AgentRole::Supervisor) => Ok(Role::Supervisor),
+        Ok(AgentRole::Agent | AgentRole::Unspecified) => Ok(Role::Agent),
+        Err(_) => Err(invalid_argument("role", "unknown role")),
+    }
+}
+
+fn sticky_window(value: u32) -> Result<i32, GrpcStatus> {
+    if value > MAX_STICKY_WINDOW_SECS {
+        return Err(invalid_argument(
+            "sticky_window_secs",
+            "must be at most 30 days",
+        ));
+    }
+    i32::try_from(value).map_err(|_| invalid_argument("sticky_window_secs", "out of range"))
+}
+
+/// Returns `max_concurrent` checked against its limit; `default` replaces 0 when given.
+fn capacity(value: u32, default: Option<i32>) -> Result<i32, GrpcStatus> {
+    match (value, default) {
+        (0, Some(default)) => Ok(default),
+        (n, _) if n > MAX_CONCURRENT_LIMIT => {
+            Err(invalid_argument("max_concurrent", "must be at most 100"))
+        }
+        (n, _) => i32::try_from(n).map_err(|_| invalid_argument("max_concurrent", "out of range")),
+    }
+}
+
+/// Normalises a skill list: trimmed, lowercased, deduplicated, sorted; each non-empty, short
+/// and free of control characters.
+fn skills(field: &'static str, values: &[String]) -> Result<Vec<String>, GrpcStatus> {
+    if values.len() > MAX_SKILLS {
+        return Err(invalid_argument(field, "at most 50 skills"));
+    }
+    let mut normalised = Vec::with_capacity(values.len());
+    for value in values {
+        let value = value.trim().to_lowercase();
+        if value.is_empty() || value.chars().count() > MAX_SKILL_LEN {
+            return Err(invalid_argument(
+                field,
+                "each skill must be 1 to 64 characters",
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(invalid_argument(
+                field,
+                "skills must not contain control characters",
+            ));
+        }
+        normalised.push(value);
+    }
+    normalised.sort();
+    normalised.dedup();
+    Ok(normalised)
+}
+
+fn uuids(field: &'static str, values: &[String]) -> Result<Vec<Uuid>, GrpcStatus> {
+    let mut ids = values
+        .iter()
+        .map(|id| parse_uuid(field, id))
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
 }
 
 fn agent_to_proto(record: AgentRecord) -> pb::Agent {
@@ -86,10 +183,10 @@ fn agent_to_proto(record: AgentRecord) -> pb::Agent {
         workspace_id: agent.workspace_id.to_string(),
         name: agent.name,
         email: agent.email,
-        role: if agent.role == Role::Admin.as_str() {
-            AgentRole::Admin
-        } else {
-            AgentRole::Agent
+        role: match Role::from_stored(&agent.role) {
+            Role::Admin => AgentRole::Admin,
+            Role::Supervisor => AgentRole::Supervisor,
+            Role::Agent => AgentRole::Agent,
         } as i32,
         max_concurrent: u32::try_from(agent.max_concurrent).unwrap_or(0),
         department_ids: record
@@ -99,6 +196,8 @@ fn agent_to_proto(record: AgentRecord) -> pb::Agent {
             .collect(),
         status: status_from_stored(&agent.status) as i32,
         created_at: Some(timestamp(agent.created_at)),
+        skills: skills_from_stored(&agent.skills),
+        disabled: agent.disabled,
     }
 }
 
@@ -209,10 +308,48 @@ impl AgentManagementService for AgentGrpc {
         &self,
         request: Request<pb::CreateDepartmentRequest>,
     ) -> GrpcResult<pb::CreateDepartmentResponse> {
-        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
-        let name = required("name", &request.get_ref().name)?;
-        let department = self.store.create_department(workspace_id, &name).await?;
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let name = required("name", &request.name)?;
+        let settings = RoutingSettings {
+            strategy: strategy_from_proto(request.strategy)?,
+            sticky_window_secs: sticky_window(request.sticky_window_secs)?,
+            required_skills: skills("required_skills", &request.required_skills)?,
+        };
+        let department = self
+            .store
+            .create_department(workspace_id, &name, settings)
+            .await?;
         Ok(Response::new(pb::CreateDepartmentResponse {
+            department: Some(department_to_proto(department)),
+        }))
+    }
+
+    async fn update_department(
+        &self,
+        request: Request<pb::UpdateDepartmentRequest>,
+    ) -> GrpcResult<pb::UpdateDepartmentResponse> {
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let department_id = parse_uuid("department_id", &request.department_id)?;
+        let changes = DepartmentChanges {
+            name: request
+                .name
+                .as_deref()
+                .map(|name| required("name", name))
+                .transpose()?,
+            strategy: request.strategy.map(strategy_from_proto).transpose()?,
+            sticky_window_secs: request.sticky_window_secs.map(sticky_window).transpose()?,
+            required_skills: request
+                .required_skills
+                .map(|list| skills("required_skills", &list.values))
+                .transpose()?,
+        };
+        let department = self
+            .store
+            .update_department(workspace_id, department_id, changes)
+            .await?;
+        Ok(Response::new(pb::UpdateDepartmentResponse {
             department: Some(department_to_proto(department)),
         }))
     }
@@ -233,25 +370,9 @@ impl AgentManagementService for AgentGrpc {
         request: Request<pb::CreateAgentRequest>,
     ) -> GrpcResult<pb::CreateAgentResponse> {
         let request = request.into_inner();
-        let role = match AgentRole::try_from(request.role) {
-            Ok(AgentRole::Admin) => Role::Admin,
-            Ok(AgentRole::Agent | AgentRole::Unspecified) => Role::Agent,
-            Err(_) => return Err(invalid_argument("role", "unknown role")),
-        };
-        let max_concurrent = match request.max_concurrent {
-            0 => 3,
-            n if n > MAX_CONCURRENT_LIMIT => {
-                return Err(invalid_argument("max_concurrent", "must be at most 100"));
-            }
-            n => {
-                i32::try_from(n).map_err(|_| invalid_argument("max_concurrent", "out of range"))?
-            }
-        };
-        let department_ids = request
-            .department_ids
-            .iter()
-            .map(|id| parse_uuid("department_ids", id))
-            .collect::<Result<Vec<_>, _>>()?;
+        let role = role_from_proto(request.role)?;
+        let max_concurrent = capacity(request.max_concurrent, Some(3))?;
+        let department_ids = uuids("department_ids", &request.department_ids)?;
         let new = NewAgent {
             workspace_id: parse_uuid("workspace_id", &request.workspace_id)?,
             name: required("name", &request.name)?,
@@ -260,11 +381,63 @@ impl AgentManagementService for AgentGrpc {
             role,
             max_concurrent,
             department_ids,
+            skills: skills("skills", &request.skills)?,
         };
         let agent = self.store.create_agent(new).await?;
         Ok(Response::new(pb::CreateAgentResponse {
             agent: Some(agent_to_proto(agent)),
         }))
+    }
+
+    async fn update_agent(
+        &self,
+        request: Request<pb::UpdateAgentRequest>,
+    ) -> GrpcResult<pb::UpdateAgentResponse> {
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let agent_id = parse_uuid("agent_id", &request.agent_id)?;
+        let changes = AgentChanges {
+            name: request
+                .name
+                .as_deref()
+                .map(|name| required("name", name))
+                .transpose()?,
+            role: request.role.map(role_from_proto).transpose()?,
+            max_concurrent: request
+                .max_concurrent
+                .map(|value| capacity(value, None))
+                .transpose()?,
+            skills: request
+                .skills
+                .map(|list| skills("skills", &list.values))
+                .transpose()?,
+            department_ids: request
+                .department_ids
+                .map(|list| uuids("department_ids", &list.values))
+                .transpose()?,
+            disabled: request.disabled,
+        };
+        let agent = self
+            .store
+            .update_agent(workspace_id, agent_id, changes)
+            .await?;
+        Ok(Response::new(pb::UpdateAgentResponse {
+            agent: Some(agent_to_proto(agent)),
+        }))
+    }
+
+    async fn reset_agent_password(
+        &self,
+        request: Request<pb::ResetAgentPasswordRequest>,
+    ) -> GrpcResult<pb::ResetAgentPasswordResponse> {
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let agent_id = parse_uuid("agent_id", &request.agent_id)?;
+        let new_password = password(&request.new_password)?;
+        self.store
+            .reset_password(workspace_id, agent_id, &new_password)
+            .await?;
+        Ok(Response::new(pb::ResetAgentPasswordResponse {}))
     }
 
     async fn get_agent(

@@ -25,6 +25,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Admin,
+    Supervisor,
     Agent,
 }
 
@@ -33,9 +34,86 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Admin => "admin",
+            Self::Supervisor => "supervisor",
             Self::Agent => "agent",
         }
     }
+
+    /// Parses the stored form; anything unknown is the least privileged role.
+    pub fn from_stored(stored: &str) -> Self {
+        match stored {
+            "admin" => Self::Admin,
+            "supervisor" => Self::Supervisor,
+            _ => Self::Agent,
+        }
+    }
+}
+
+/// How routing picks among agents with room (see the routing service).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    #[default]
+    LeastLoaded,
+    RoundRobin,
+    LongestIdle,
+}
+
+impl Strategy {
+    /// Returns the stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LeastLoaded => "least_loaded",
+            Self::RoundRobin => "round_robin",
+            Self::LongestIdle => "longest_idle",
+        }
+    }
+
+    /// Parses the stored form; anything unknown is the default.
+    pub fn from_stored(stored: &str) -> Self {
+        match stored {
+            "round_robin" => Self::RoundRobin,
+            "longest_idle" => Self::LongestIdle,
+            _ => Self::LeastLoaded,
+        }
+    }
+}
+
+/// A department's routing settings, validated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoutingSettings {
+    pub strategy: Strategy,
+    pub sticky_window_secs: i32,
+    pub required_skills: Vec<String>,
+}
+
+/// Changes to a department; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct DepartmentChanges {
+    pub name: Option<String>,
+    pub strategy: Option<Strategy>,
+    pub sticky_window_secs: Option<i32>,
+    pub required_skills: Option<Vec<String>>,
+}
+
+/// Changes to an agent; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AgentChanges {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub max_concurrent: Option<i32>,
+    pub skills: Option<Vec<String>>,
+    pub department_ids: Option<Vec<Uuid>>,
+    pub disabled: Option<bool>,
+}
+
+/// Returns the stored form of a skill list.
+fn skills_to_stored(skills: &[String]) -> String {
+    serde_json::to_string(skills).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Parses a stored skill list; a damaged value reads as no skills.
+pub fn skills_from_stored(stored: &str) -> Vec<String> {
+    serde_json::from_str(stored).unwrap_or_default()
 }
 
 /// Declared availability of an agent.
@@ -67,6 +145,7 @@ pub struct NewAgent {
     pub role: Role,
     pub max_concurrent: i32,
     pub department_ids: Vec<Uuid>,
+    pub skills: Vec<String>,
 }
 
 /// An agent with its department memberships.
@@ -180,6 +259,7 @@ impl Store {
                 role: Role::Admin,
                 max_concurrent: 5,
                 department_ids: Vec::new(),
+                skills: Vec::new(),
             },
             password_hash,
         )
@@ -201,6 +281,7 @@ impl Store {
         &self,
         workspace_id: Uuid,
         name: &str,
+        settings: RoutingSettings,
     ) -> AgentResult<department::Model> {
         self.workspace(workspace_id).await?;
         let model = department::ActiveModel {
@@ -208,15 +289,39 @@ impl Store {
             workspace_id: Set(workspace_id),
             name: Set(name.to_owned()),
             created_at: Set(Utc::now()),
+            strategy: Set(settings.strategy.as_str().to_owned()),
+            sticky_window_secs: Set(settings.sticky_window_secs),
+            required_skills: Set(skills_to_stored(&settings.required_skills)),
         };
-        match model.insert(&self.db).await {
-            Ok(model) => Ok(model),
-            Err(error) if is_unique_violation(&error) => Err(AgentError::invalid(
-                "name",
-                "a department with this name exists",
-            )),
-            Err(error) => Err(error.into()),
+        model.insert(&self.db).await.map_err(department_name_taken)
+    }
+
+    /// Changes a department of a workspace.
+    pub async fn update_department(
+        &self,
+        workspace_id: Uuid,
+        department_id: Uuid,
+        changes: DepartmentChanges,
+    ) -> AgentResult<department::Model> {
+        let current = department::Entity::find_by_id(department_id)
+            .filter(department::Column::WorkspaceId.eq(workspace_id))
+            .one(&self.db)
+            .await?
+            .ok_or(AgentError::DepartmentNotFound)?;
+        let mut active: department::ActiveModel = current.into();
+        if let Some(name) = changes.name {
+            active.name = Set(name);
         }
+        if let Some(strategy) = changes.strategy {
+            active.strategy = Set(strategy.as_str().to_owned());
+        }
+        if let Some(window) = changes.sticky_window_secs {
+            active.sticky_window_secs = Set(window);
+        }
+        if let Some(skills) = changes.required_skills {
+            active.required_skills = Set(skills_to_stored(&skills));
+        }
+        active.update(&self.db).await.map_err(department_name_taken)
     }
 
     /// Lists the departments of a workspace, by name.
@@ -231,14 +336,8 @@ impl Store {
     /// Creates an agent and its memberships.
     pub async fn create_agent(&self, new: NewAgent) -> AgentResult<AgentRecord> {
         self.workspace(new.workspace_id).await?;
-        let known = department::Entity::find()
-            .filter(department::Column::WorkspaceId.eq(new.workspace_id))
-            .filter(department::Column::Id.is_in(new.department_ids.clone()))
-            .count(&self.db)
+        self.check_departments(new.workspace_id, &new.department_ids)
             .await?;
-        if known != new.department_ids.len() as u64 {
-            return Err(AgentError::DepartmentNotFound);
-        }
         let password_hash = auth::hash_password(new.password.clone()).await?;
         let txn = self.db.begin().await?;
         let agent = match new_agent_model(&new, password_hash).insert(&txn).await {
@@ -246,27 +345,103 @@ impl Store {
             Err(error) if is_unique_violation(&error) => return Err(AgentError::EmailTaken),
             Err(error) => return Err(error.into()),
         };
-        for department_id in &new.department_ids {
-            agent_department::Entity::insert(agent_department::ActiveModel {
-                agent_id: Set(agent.id),
-                department_id: Set(*department_id),
-            })
-            .on_conflict(
-                OnConflict::columns([
-                    agent_department::Column::AgentId,
-                    agent_department::Column::DepartmentId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-        }
+        set_memberships(&txn, agent.id, &new.department_ids).await?;
         txn.commit().await?;
         Ok(AgentRecord {
             agent,
             department_ids: new.department_ids,
         })
+    }
+
+    /// Fails with `DepartmentNotFound` unless every id is a department of the workspace.
+    async fn check_departments(&self, workspace_id: Uuid, ids: &[Uuid]) -> AgentResult<()> {
+        let known = department::Entity::find()
+            .filter(department::Column::WorkspaceId.eq(workspace_id))
+            .filter(department::Column::Id.is_in(ids.to_vec()))
+            .count(&self.db)
+            .await?;
+        if known != ids.len() as u64 {
+            return Err(AgentError::DepartmentNotFound);
+        }
+        Ok(())
+    }
+
+    /// Changes an agent. Disabling ends its sessions and, when it was not offline, sets it
+    /// offline and announces that, all in one transaction.
+    pub async fn update_agent(
+        &self,
+        workspace_id: Uuid,
+        agent_id: Uuid,
+        changes: AgentChanges,
+    ) -> AgentResult<AgentRecord> {
+        let record = self.agent(workspace_id, agent_id).await?;
+        if let Some(department_ids) = &changes.department_ids {
+            self.check_departments(workspace_id, department_ids).await?;
+        }
+        let txn = self.db.begin().await?;
+        let mut active: agent::ActiveModel = record.agent.clone().into();
+        if let Some(name) = changes.name {
+            active.name = Set(name);
+        }
+        if let Some(role) = changes.role {
+            active.role = Set(role.as_str().to_owned());
+        }
+        if let Some(max_concurrent) = changes.max_concurrent {
+            active.max_concurrent = Set(max_concurrent);
+        }
+        if let Some(skills) = &changes.skills {
+            active.skills = Set(skills_to_stored(skills));
+        }
+        let disabling = changes.disabled == Some(true) && !record.agent.disabled;
+        if let Some(disabled) = changes.disabled {
+            active.disabled = Set(disabled);
+        }
+        let went_offline = disabling && record.agent.status != Status::Offline.as_str();
+        if went_offline {
+            active.status = Set(Status::Offline.as_str().to_owned());
+        }
+        active.updated_at = Set(Utc::now());
+        let agent = active.update(&txn).await?;
+        let department_ids = match changes.department_ids {
+            Some(department_ids) => {
+                set_memberships(&txn, agent_id, &department_ids).await?;
+                department_ids
+            }
+            None => record.department_ids,
+        };
+        if disabling {
+            end_sessions(&txn, agent_id).await?;
+        }
+        if went_offline {
+            self.announce_status(&txn, &agent, &department_ids).await?;
+        }
+        txn.commit().await?;
+        if went_offline {
+            self.notifier.notify();
+        }
+        Ok(AgentRecord {
+            agent,
+            department_ids,
+        })
+    }
+
+    /// Replaces an agent's password and ends its sessions.
+    pub async fn reset_password(
+        &self,
+        workspace_id: Uuid,
+        agent_id: Uuid,
+        password: &str,
+    ) -> AgentResult<()> {
+        let record = self.agent(workspace_id, agent_id).await?;
+        let password_hash = auth::hash_password(password.to_owned()).await?;
+        let txn = self.db.begin().await?;
+        let mut active: agent::ActiveModel = record.agent.into();
+        active.password_hash = Set(password_hash);
+        active.updated_at = Set(Utc::now());
+        active.update(&txn).await?;
+        end_sessions(&txn, agent_id).await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Returns one agent of a workspace.
@@ -339,6 +514,9 @@ impl Store {
             return Err(AgentError::InvalidCredentials);
         }
         let agent = agent.ok_or(AgentError::InvalidCredentials)?;
+        if agent.disabled {
+            return Err(AgentError::AgentDisabled);
+        }
         let token = auth::new_token();
         let now = Utc::now();
         let expires_at = now
@@ -374,6 +552,9 @@ impl Store {
                 AgentError::AgentNotFound => AgentError::SessionInvalid,
                 other => other,
             })?;
+        if agent.agent.disabled {
+            return Err(AgentError::SessionInvalid);
+        }
         let workspace = self.workspace(session.workspace_id).await?;
         Ok((agent, workspace))
     }
@@ -394,35 +575,15 @@ impl Store {
         status: Status,
     ) -> AgentResult<AgentRecord> {
         let record = self.agent(workspace_id, agent_id).await?;
+        if record.agent.disabled && status != Status::Offline {
+            return Err(AgentError::AgentDisabled);
+        }
         let txn = self.db.begin().await?;
         let mut active: agent::ActiveModel = record.agent.clone().into();
         active.status = Set(status.as_str().to_owned());
         active.updated_at = Set(Utc::now());
         let agent = active.update(&txn).await?;
-        let event_id = Uuid::now_v7().to_string();
-        let envelope = events::Envelope {
-            event_id: event_id.clone(),
-            occurred_at: Some(switchboard_platform::grpc::timestamp(Utc::now())),
-            workspace_id: workspace_id.to_string(),
-            payload: Some(events::envelope::Payload::AgentStatusChanged(
-                events::AgentStatusChanged {
-                    agent_id: agent_id.to_string(),
-                    status: crate::grpc::status_to_proto(status) as i32,
-                    department_ids: record
-                        .department_ids
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect(),
-                },
-            )),
-        };
-        OUTBOX
-            .enqueue(
-                &txn,
-                &event_id,
-                &self.subjects.agent_presence(&agent_id.to_string()),
-                envelope.encode_to_vec(),
-            )
+        self.announce_status(&txn, &agent, &record.department_ids)
             .await?;
         txn.commit().await?;
         self.notifier.notify();
@@ -432,6 +593,43 @@ impl Store {
             agent,
             department_ids: record.department_ids,
         })
+    }
+
+    /// Records `AgentStatusChanged` for the agent's current status in `txn`'s outbox.
+    async fn announce_status(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        agent: &agent::Model,
+        department_ids: &[Uuid],
+    ) -> AgentResult<()> {
+        let status = match agent.status.as_str() {
+            "online" => Status::Online,
+            "away" => Status::Away,
+            _ => Status::Offline,
+        };
+        let (workspace_id, agent_id) = (agent.workspace_id, agent.id);
+        let event_id = Uuid::now_v7().to_string();
+        let envelope = events::Envelope {
+            event_id: event_id.clone(),
+            occurred_at: Some(switchboard_platform::grpc::timestamp(Utc::now())),
+            workspace_id: workspace_id.to_string(),
+            payload: Some(events::envelope::Payload::AgentStatusChanged(
+                events::AgentStatusChanged {
+                    agent_id: agent_id.to_string(),
+                    status: crate::grpc::status_to_proto(status) as i32,
+                    department_ids: department_ids.iter().map(ToString::to_string).collect(),
+                },
+            )),
+        };
+        OUTBOX
+            .enqueue(
+                txn,
+                &event_id,
+                &self.subjects.agent_presence(&agent_id.to_string()),
+                envelope.encode_to_vec(),
+            )
+            .await?;
+        Ok(())
     }
 }
 
@@ -458,6 +656,55 @@ fn new_agent_model(new: &NewAgent, password_hash: String) -> agent::ActiveModel 
         status: Set(Status::Offline.as_str().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
+        skills: Set(skills_to_stored(&new.skills)),
+        disabled: Set(false),
+    }
+}
+
+/// Replaces an agent's department memberships inside `txn`.
+async fn set_memberships(
+    txn: &sea_orm::DatabaseTransaction,
+    agent_id: Uuid,
+    department_ids: &[Uuid],
+) -> AgentResult<()> {
+    agent_department::Entity::delete_many()
+        .filter(agent_department::Column::AgentId.eq(agent_id))
+        .exec(txn)
+        .await?;
+    for department_id in department_ids {
+        agent_department::Entity::insert(agent_department::ActiveModel {
+            agent_id: Set(agent_id),
+            department_id: Set(*department_id),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                agent_department::Column::AgentId,
+                agent_department::Column::DepartmentId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Ends every login session of an agent inside `txn`.
+async fn end_sessions(txn: &sea_orm::DatabaseTransaction, agent_id: Uuid) -> AgentResult<()> {
+    login_session::Entity::delete_many()
+        .filter(login_session::Column::AgentId.eq(agent_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Maps a unique violation on a department's name to a field error.
+fn department_name_taken(error: sea_orm::DbErr) -> AgentError {
+    if is_unique_violation(&error) {
+        AgentError::invalid("name", "a department with this name exists")
+    } else {
+        error.into()
     }
 }
 

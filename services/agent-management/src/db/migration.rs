@@ -1,6 +1,7 @@
 //! Migrations of agent management, recorded in `seaql_migrations_agents`.
 
 mod m20261125_000001_create_agent_tables;
+mod m20261125_000002_routing_settings_and_agent_admin;
 
 use sea_orm_migration::prelude::*;
 
@@ -11,7 +12,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_create_agent_tables::Migration)]
+        vec![
+            Box::new(m20261125_000001_create_agent_tables::Migration),
+            Box::new(m20261125_000002_routing_settings_and_agent_admin::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

@@ -1,5 +1,7 @@
 //! Integration tests of agent management on real PostgreSQL + NATS (and SQLite where noted).
 
+mod admin;
+
 use futures_util::StreamExt;
 use prost::Message as _;
 use std::sync::Arc;
@@ -197,6 +199,7 @@ async fn rejects_bad_input_without_changing_anything() {
         role: 0,
         max_concurrent: 2,
         department_ids: vec![],
+        skills: vec![],
     };
     let cases = [
         (

@@ -23,6 +23,10 @@ pub struct Model {
     pub status: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// JSON array of skills and languages.
+    pub skills: String,
+    /// Disabled agents cannot log in and receive no conversations.
+    pub disabled: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -11,6 +11,12 @@ pub struct Model {
     pub workspace_id: Uuid,
     pub name: String,
     pub created_at: DateTimeUtc,
+    /// `least_loaded`, `round_robin` or `longest_idle`.
+    pub strategy: String,
+    /// Seconds a returning visitor goes back to its last agent; 0 = off.
+    pub sticky_window_secs: i32,
+    /// JSON array of skills every agent taking this department's conversations must have.
+    pub required_skills: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
