@@ -51,6 +51,9 @@ pub(crate) struct Settings {
     pub(crate) ws_max_connections_per_visitor: usize,
     pub(crate) ws_heartbeat_secs: u64,
     pub(crate) ws_replay_limit: usize,
+    /// Serve the web pages from this directory instead of the copies built into the binary
+    /// (front-end work without rebuilding; point it at `gateway/web`).
+    pub(crate) web_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -81,6 +84,7 @@ impl Default for Settings {
             ws_max_connections_per_visitor: 10,
             ws_heartbeat_secs: 20,
             ws_replay_limit: 10_000,
+            web_dir: None,
         }
     }
 }
@@ -300,6 +304,7 @@ impl Settings {
             heartbeat_secs: self.ws_heartbeat_secs,
             replay_limit: self.ws_replay_limit,
             shutdown_grace_secs: self.shutdown_grace_secs,
+            web_dir: self.web_dir.clone(),
             ..switchboard_gateway::Config::default()
         }
     }

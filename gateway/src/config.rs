@@ -36,6 +36,8 @@ pub struct Config {
     pub replay_limit: usize,
     /// How long open requests may take to finish on shutdown, in seconds.
     pub shutdown_grace_secs: u64,
+    /// Read web pages from this directory on every request instead of the embedded copies.
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -56,6 +58,7 @@ impl Default for Config {
             auth_timeout_secs: 10,
             replay_limit: 10_000,
             shutdown_grace_secs: 10,
+            web_dir: None,
         }
     }
 }

@@ -2,7 +2,9 @@
 //! itself (`/widget.js`), the agent console (`/agent`) and the admin dashboard (`/admin`).
 //!
 //! Files live in `gateway/web/` and are compiled in with `include_str!`, so `switchboard` needs
-//! no web server and no files next to it. They are plain HTML/CSS/JS with no build step.
+//! no web server and no files next to it. They are plain HTML/CSS/JS with no build step. With
+//! `SWITCHBOARD_WEB_DIR` set, each request reads the file from that directory instead, so front-end
+//! changes show on reload without rebuilding.
 
 use crate::error::ApiError;
 use crate::state::Gateway;
@@ -11,6 +13,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use std::borrow::Cow;
 use std::sync::Arc;
 use switchboard_proto::agent::v1::GetDefaultWorkspaceRequest;
 
@@ -24,39 +27,52 @@ const APP_CSS: &str = include_str!("../web/app.css");
 const ADMIN: &str = include_str!("../web/admin.html");
 const ADMIN_JS: &str = include_str!("../web/admin.js");
 
+/// Each page: URL path, file name in `gateway/web/`, embedded copy, content type.
+const PAGES: [(&str, &str, &str, &str); 8] = [
+    ("/widget.js", "widget.js", WIDGET, JS),
+    ("/agent", "agent.html", AGENT, HTML),
+    ("/admin", "admin.html", ADMIN, HTML),
+    ("/assets/admin.js", "admin.js", ADMIN_JS, JS),
+    ("/assets/agent.js", "agent.js", AGENT_JS, JS),
+    ("/assets/common.js", "common.js", COMMON_JS, JS),
+    ("/assets/i18n.js", "i18n.js", I18N_JS, JS),
+    ("/assets/app.css", "app.css", APP_CSS, CSS),
+];
+const JS: &str = "text/javascript; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
 /// Routes of the embedded pages.
 pub fn routes() -> Router<Arc<Gateway>> {
-    Router::new()
-        .route("/", get(demo))
-        .route(
-            "/widget.js",
-            get(|| asset(WIDGET, "text/javascript; charset=utf-8")),
-        )
-        .route("/agent", get(|| async { Html(AGENT) }))
-        .route("/admin", get(|| async { Html(ADMIN) }))
-        .route(
-            "/assets/admin.js",
-            get(|| asset(ADMIN_JS, "text/javascript; charset=utf-8")),
-        )
-        .route(
-            "/assets/agent.js",
-            get(|| asset(AGENT_JS, "text/javascript; charset=utf-8")),
-        )
-        .route(
-            "/assets/common.js",
-            get(|| asset(COMMON_JS, "text/javascript; charset=utf-8")),
-        )
-        .route(
-            "/assets/i18n.js",
-            get(|| asset(I18N_JS, "text/javascript; charset=utf-8")),
-        )
-        .route(
-            "/assets/app.css",
-            get(|| asset(APP_CSS, "text/css; charset=utf-8")),
-        )
+    PAGES.into_iter().fold(
+        Router::new().route("/", get(demo)),
+        |router, (path, file, embedded, content_type)| {
+            router.route(
+                path,
+                get(move |State(gateway): State<Arc<Gateway>>| async move {
+                    asset(load(&gateway, file, embedded).await, content_type).await
+                }),
+            )
+        },
+    )
 }
 
-async fn asset(body: &'static str, content_type: &'static str) -> Response {
+/// Returns a page: from `web_dir` when configured (falling back to the embedded copy when the
+/// file cannot be read), else the embedded copy.
+async fn load(gateway: &Gateway, file: &str, embedded: &'static str) -> Cow<'static, str> {
+    let Some(dir) = &gateway.config.web_dir else {
+        return Cow::Borrowed(embedded);
+    };
+    match tokio::fs::read_to_string(dir.join(file)).await {
+        Ok(text) => Cow::Owned(text),
+        Err(error) => {
+            tracing::warn!(file, %error, "cannot read web file, serving the embedded copy");
+            Cow::Borrowed(embedded)
+        }
+    }
+}
+
+async fn asset(body: Cow<'static, str>, content_type: &'static str) -> Response {
     // Not content-hashed yet, so browsers revalidate instead of caching stale code.
     (
         [
@@ -79,7 +95,8 @@ async fn demo(State(gateway): State<Arc<Gateway>>) -> Response {
         .map(|response| response.into_inner().workspace);
     match workspace {
         Ok(Some(workspace)) => {
-            Html(DEMO.replace("{{SITE_KEY}}", &html_attribute(&workspace.site_key))).into_response()
+            let page = load(&gateway, "demo.html", DEMO).await;
+            Html(page.replace("{{SITE_KEY}}", &html_attribute(&workspace.site_key))).into_response()
         }
         Ok(None) => {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no workspace yet").into_response()

@@ -11,8 +11,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
-const ADMIN_EMAIL: &str = "admin@acme.example";
-const ADMIN_PASSWORD: &str = "correct-horse-battery";
+pub(crate) const ADMIN_EMAIL: &str = "admin@acme.example";
+pub(crate) const ADMIN_PASSWORD: &str = "correct-horse-battery";
 
 /// Every component in one process on a SQLite data directory.
 struct AllInOne {
@@ -46,7 +46,7 @@ impl AllInOne {
 }
 
 /// Services as separate processes on PostgreSQL + NATS, with `gateways` gateways.
-struct Distributed {
+pub(crate) struct Distributed {
     gateways: Vec<(Process, String)>,
     services: Vec<Process>,
     /// `/metrics` URLs of agent-management, conversation-history and routing.
@@ -54,7 +54,7 @@ struct Distributed {
 }
 
 impl Distributed {
-    async fn start(gateways: usize) -> Self {
+    pub(crate) async fn start(gateways: usize) -> Self {
         let db = TestDb::fresh().await;
         let nats = TestNats::new();
         let ports = [free_port(), free_port(), free_port()];
@@ -106,7 +106,7 @@ impl Distributed {
         }
     }
 
-    fn base(&self, gateway: usize) -> String {
+    pub(crate) fn base(&self, gateway: usize) -> String {
         self.gateways[gateway].1.clone()
     }
 }
@@ -121,7 +121,7 @@ struct Chat {
     conversation_id: String,
 }
 
-fn message(client_msg_id: &str, text: &str, conversation_id: Option<&str>) -> Value {
+pub(crate) fn message(client_msg_id: &str, text: &str, conversation_id: Option<&str>) -> Value {
     let mut frame = json!({ "type": "message", "client_msg_id": client_msg_id, "text": text });
     if let Some(id) = conversation_id {
         frame["conversation_id"] = json!(id);

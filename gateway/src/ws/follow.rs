@@ -14,7 +14,7 @@ use crate::state::Gateway;
 use futures_util::StreamExt;
 use prost::Message as _;
 use std::sync::Arc;
-use switchboard_proto::events::v1::{Envelope, envelope::Payload};
+use switchboard_proto::events::v1::{Envelope, QueuePosition, envelope::Payload};
 use switchboard_proto::history::v1 as history_pb;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -109,6 +109,10 @@ async fn run(
         let Some(event) = event else { return };
         if event.subject.ends_with(".typing") {
             typing(&follower, &event.payload);
+            continue;
+        }
+        if event.subject.ends_with(".queue") {
+            queue_position(&follower, &event.payload);
             continue;
         }
         let Ok(envelope) = Envelope::decode(event.payload.as_ref()) else {
@@ -238,6 +242,18 @@ async fn state_changed(follower: &Follower, conversation: &history_pb::Conversat
         conversation_id: conversation.id.clone(),
         status: view::status(conversation.status),
         agent,
+    });
+}
+
+fn queue_position(follower: &Follower, payload: &[u8]) {
+    let Ok(position) = QueuePosition::decode(payload) else {
+        tracing::warn!("undecodable queue position ignored");
+        return;
+    };
+    follower.outbound.send(&ServerFrame::Queue {
+        conversation_id: position.conversation_id,
+        position: position.position,
+        expected_wait_secs: position.expected_wait_secs,
     });
 }
 

@@ -35,6 +35,8 @@ pub enum ClientFrame {
     Close { conversation_id: String },
     /// Agents: set your availability (`online`, `away` or `offline`).
     Status { status: String },
+    /// Agents: take a waiting conversation yourself; `assigned` follows when it is yours.
+    Claim { conversation_id: String },
     /// Application-level keep-alive; answered by `pong`.
     Ping,
 }
@@ -55,13 +57,14 @@ impl ClientFrame {
             Self::Typing { .. } => "typing",
             Self::Close { .. } => "close",
             Self::Status { .. } => "status",
+            Self::Claim { .. } => "claim",
             Self::Ping => "ping",
         }
     }
 }
 
-const KNOWN_TYPES: [&str; 7] = [
-    "auth", "message", "resume", "typing", "close", "status", "ping",
+const KNOWN_TYPES: [&str; 8] = [
+    "auth", "message", "resume", "typing", "close", "status", "claim", "ping",
 ];
 
 /// Stable error codes of `error` frames.
@@ -89,6 +92,14 @@ pub enum ErrorCode {
     NotAssigned,
     /// The conversation is closed.
     ConversationClosed,
+    /// Claim: someone already holds the conversation.
+    AlreadyAssigned,
+    /// Claim: you hold as many conversations as your capacity allows.
+    AtCapacity,
+    /// Claim: the conversation waits for a department you are not in.
+    NotInDepartment,
+    /// Claim: you are offline (go online or away first).
+    NotAvailable,
     /// Too many frames per second.
     RateLimited,
     /// An agent socket sent something before `auth`.
@@ -230,6 +241,13 @@ pub enum ServerFrame {
         conversation_id: String,
         recovered: bool,
         last_seq: u64,
+    },
+    /// Visitors: where a waiting conversation stands in the queue; sent on `resume` and
+    /// whenever it changes. `expected_wait_secs` is absent until there is enough history.
+    Queue {
+        conversation_id: String,
+        position: u32,
+        expected_wait_secs: Option<u32>,
     },
     /// Someone else is typing (or stopped).
     Typing {

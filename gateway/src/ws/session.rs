@@ -16,6 +16,7 @@ use switchboard_proto::agent::v1 as agent_pb;
 use switchboard_proto::common::v1::{ConversationStatus, SenderKind};
 use switchboard_proto::events::v1::{Envelope, envelope::Payload};
 use switchboard_proto::history::v1 as history_pb;
+use switchboard_proto::routing::v1 as routing_pb;
 use tokio::task::JoinHandle;
 use tonic::Code;
 use uuid::Uuid;
@@ -466,6 +467,11 @@ impl Session {
                         );
                     }
                     self.follow(id, after_seq, true).await;
+                    if conversation.status == ConversationStatus::Queued as i32
+                        && matches!(self.identity, Identity::Visitor { .. })
+                    {
+                        self.send_queue_position(&conversation.id).await;
+                    }
                 }
             }
             ClientFrame::Typing {
@@ -478,6 +484,7 @@ impl Session {
             }
             ClientFrame::Close { conversation_id } => self.close(&conversation_id).await,
             ClientFrame::Status { status } => self.status(&status).await,
+            ClientFrame::Claim { conversation_id } => self.claim(&conversation_id).await,
         }
     }
 
@@ -768,6 +775,92 @@ impl Session {
             }),
             Err(status) => self.service_error(&status, None),
         }
+    }
+
+    /// Tells a visitor where its waiting conversation stands (live updates come from the
+    /// follower). Best effort: without routing the visitor just sees "queued".
+    async fn send_queue_position(&self, conversation_id: &str) {
+        let request = routing_pb::GetQueuePositionRequest {
+            workspace_id: self.workspace_id.to_string(),
+            conversation_id: conversation_id.to_owned(),
+        };
+        match self
+            .gateway
+            .peers
+            .routing
+            .clone()
+            .get_queue_position(request)
+            .await
+        {
+            Ok(response) if response.get_ref().queued => {
+                let position = response.into_inner();
+                self.send(ServerFrame::Queue {
+                    conversation_id: conversation_id.to_owned(),
+                    position: position.position,
+                    expected_wait_secs: position.expected_wait_secs,
+                });
+            }
+            Ok(_) => {}
+            Err(status) => {
+                tracing::warn!(%conversation_id, %status, "cannot read queue position");
+            }
+        }
+    }
+
+    /// An agent takes a waiting conversation; on success the agent inbox delivers `assigned`.
+    async fn claim(&self, conversation_id: &str) {
+        let Identity::Agent { agent_id, .. } = &self.identity else {
+            return self.fail(
+                ErrorCode::InvalidFrame,
+                "only agents claim conversations",
+                None,
+            );
+        };
+        if Uuid::parse_str(conversation_id).is_err() {
+            return self.fail(
+                ErrorCode::ConversationNotFound,
+                "conversation not found",
+                None,
+            );
+        }
+        let request = routing_pb::ClaimConversationRequest {
+            workspace_id: self.workspace_id.to_string(),
+            conversation_id: conversation_id.to_owned(),
+            agent_id: agent_id.to_string(),
+        };
+        let Err(status) = self
+            .gateway
+            .peers
+            .routing
+            .clone()
+            .claim_conversation(request)
+            .await
+        else {
+            return;
+        };
+        let (code, message) = match (status.code(), status.message()) {
+            (Code::FailedPrecondition, "conversation already assigned") => (
+                ErrorCode::AlreadyAssigned,
+                "someone already took this conversation",
+            ),
+            (Code::FailedPrecondition, "conversation closed") => {
+                (ErrorCode::ConversationClosed, "the conversation is closed")
+            }
+            (Code::FailedPrecondition, _) => (
+                ErrorCode::NotAvailable,
+                "go online or away to take conversations",
+            ),
+            (Code::ResourceExhausted, _) => (
+                ErrorCode::AtCapacity,
+                "you hold as many conversations as you can",
+            ),
+            (Code::PermissionDenied, _) => (
+                ErrorCode::NotInDepartment,
+                "the conversation waits for a department you are not in",
+            ),
+            _ => return self.service_error(&status, None),
+        };
+        self.fail(code, message, None);
     }
 
     async fn close(&mut self, conversation_id: &str) {

@@ -80,6 +80,11 @@ impl Subjects {
         format!("{}.live.conversation.{conversation_id}.typing", self.prefix)
     }
 
+    /// Returns the (not stored) subject of queue position updates of one conversation.
+    pub fn conversation_queue(&self, conversation_id: &str) -> String {
+        format!("{}.live.conversation.{conversation_id}.queue", self.prefix)
+    }
+
     /// Returns the filter matching every live (not stored) subject of one conversation.
     pub fn conversation_live(&self, conversation_id: &str) -> String {
         format!("{}.live.conversation.{conversation_id}.>", self.prefix)

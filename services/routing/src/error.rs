@@ -9,8 +9,14 @@ pub type RoutingResult<T, E = RoutingError> = std::result::Result<T, E>;
 /// Everything that can go wrong in routing.
 #[derive(Debug, thiserror::Error)]
 pub enum RoutingError {
+    #[error("agent not found")]
+    AgentNotFound,
+    #[error("another drain of this queue kept running")]
+    Busy,
     #[error("bus error: {0}")]
     Bus(#[from] switchboard_platform::bus::BusError),
+    #[error("conversation not found")]
+    ConversationNotFound,
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error("peer service call failed: {0}")]
@@ -22,7 +28,17 @@ pub enum RoutingError {
 impl From<RoutingError> for Status {
     fn from(error: RoutingError) -> Self {
         match &error {
+            RoutingError::AgentNotFound => grpc::not_found("agent"),
+            RoutingError::ConversationNotFound => grpc::not_found("conversation"),
             RoutingError::Db(db) => grpc::db_status(db),
+            RoutingError::Busy => Status::unavailable("queue busy, retry"),
+            // A peer's "not found" (an unknown agent or conversation id) is the caller's error.
+            RoutingError::Peer(status) if status.code() == tonic::Code::NotFound => {
+                Status::not_found(status.message().to_owned())
+            }
+            RoutingError::Peer(status) if status.code() == tonic::Code::InvalidArgument => {
+                Status::invalid_argument(status.message().to_owned())
+            }
             RoutingError::Peer(status) if status.code() == tonic::Code::Unavailable => {
                 grpc::unavailable(&error)
             }

@@ -1,6 +1,7 @@
 //! gRPC adapter of routing.
 
-use crate::assign::Assigner;
+use crate::assign::{Assigner, ClaimRefused};
+use crate::db::entity::assignment;
 use std::sync::Arc;
 use switchboard_platform::grpc::{parse_uuid, timestamp};
 use switchboard_proto::routing::v1::{self as pb, routing_service_server::RoutingService};
@@ -21,6 +22,37 @@ impl RoutingGrpc {
     }
 }
 
+fn assignment_to_proto(assignment: assignment::Model) -> pb::Assignment {
+    pb::Assignment {
+        conversation_id: assignment.conversation_id.to_string(),
+        workspace_id: assignment.workspace_id.to_string(),
+        agent_id: assignment.agent_id.to_string(),
+        assigned_at: Some(timestamp(assignment.assigned_at)),
+        ended_at: assignment.ended_at.map(timestamp),
+        end_reason: assignment.end_reason,
+        waiting_since: Some(timestamp(assignment.waiting_since)),
+        queued_at: Some(timestamp(assignment.queued_at)),
+        origin: assignment.origin,
+    }
+}
+
+/// The stable status of each refused claim; clients match on the code and message.
+fn refused(reason: ClaimRefused) -> Status {
+    match reason {
+        ClaimRefused::AlreadyAssigned => {
+            Status::failed_precondition("conversation already assigned")
+        }
+        ClaimRefused::Closed => Status::failed_precondition("conversation closed"),
+        ClaimRefused::AgentFull => Status::resource_exhausted("agent at capacity"),
+        ClaimRefused::AgentUnavailable => {
+            Status::failed_precondition("agent is offline or disabled")
+        }
+        ClaimRefused::NotInDepartment => {
+            Status::permission_denied("agent is not in the conversation's department")
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl RoutingService for RoutingGrpc {
     async fn list_queue(
@@ -29,14 +61,25 @@ impl RoutingService for RoutingGrpc {
     ) -> GrpcResult<pb::ListQueueResponse> {
         let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
         let entries = self.assigner.queue(workspace_id).await?;
+        let mut places = std::collections::HashMap::new();
         Ok(Response::new(pb::ListQueueResponse {
             entries: entries
                 .into_iter()
-                .map(|entry| pb::QueueEntry {
-                    conversation_id: entry.conversation_id.to_string(),
-                    workspace_id: entry.workspace_id.to_string(),
-                    department_id: entry.department_id.map(|id| id.to_string()),
-                    enqueued_at: Some(timestamp(entry.enqueued_at)),
+                .map(|entry| {
+                    let place: &mut u32 = places.entry(entry.department_id).or_default();
+                    *place += 1;
+                    pb::QueueEntry {
+                        conversation_id: entry.conversation_id.to_string(),
+                        workspace_id: entry.workspace_id.to_string(),
+                        department_id: entry.department_id.map(|id| id.to_string()),
+                        enqueued_at: Some(timestamp(entry.enqueued_at)),
+                        priority: entry.priority,
+                        position: *place,
+                        visitor_id: entry
+                            .visitor_id
+                            .map(|id| id.to_string())
+                            .unwrap_or_default(),
+                    }
                 })
                 .collect(),
         }))
@@ -46,24 +89,19 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::ListAssignmentsRequest>,
     ) -> GrpcResult<pb::ListAssignmentsResponse> {
-        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
         let agent_id = request
-            .get_ref()
             .agent_id
             .as_deref()
             .map(|id| parse_uuid("agent_id", id))
             .transpose()?;
-        let assignments = self.assigner.assignments(workspace_id, agent_id).await?;
+        let assignments = self
+            .assigner
+            .assignments(workspace_id, agent_id, request.include_ended)
+            .await?;
         Ok(Response::new(pb::ListAssignmentsResponse {
-            assignments: assignments
-                .into_iter()
-                .map(|assignment| pb::Assignment {
-                    conversation_id: assignment.conversation_id.to_string(),
-                    workspace_id: assignment.workspace_id.to_string(),
-                    agent_id: assignment.agent_id.to_string(),
-                    assigned_at: Some(timestamp(assignment.assigned_at)),
-                })
-                .collect(),
+            assignments: assignments.into_iter().map(assignment_to_proto).collect(),
         }))
     }
 
@@ -72,10 +110,51 @@ impl RoutingService for RoutingGrpc {
         request: Request<pb::DrainQueueRequest>,
     ) -> GrpcResult<pb::DrainQueueResponse> {
         let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
-        let outcome = self.assigner.drain(workspace_id).await?;
+        let outcome = self
+            .assigner
+            .drain_and_wait(workspace_id, std::time::Duration::from_secs(10))
+            .await?;
         Ok(Response::new(pb::DrainQueueResponse {
             assigned: outcome.assigned,
             still_queued: outcome.still_queued,
+        }))
+    }
+
+    async fn claim_conversation(
+        &self,
+        request: Request<pb::ClaimConversationRequest>,
+    ) -> GrpcResult<pb::ClaimConversationResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let conversation_id = parse_uuid("conversation_id", &request.conversation_id)?;
+        let agent_id = parse_uuid("agent_id", &request.agent_id)?;
+        let assignment = self
+            .assigner
+            .claim(workspace_id, conversation_id, agent_id)
+            .await?
+            .map_err(refused)?;
+        Ok(Response::new(pb::ClaimConversationResponse {
+            assignment: Some(assignment_to_proto(assignment)),
+        }))
+    }
+
+    async fn get_queue_position(
+        &self,
+        request: Request<pb::GetQueuePositionRequest>,
+    ) -> GrpcResult<pb::GetQueuePositionResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let conversation_id = parse_uuid("conversation_id", &request.get_ref().conversation_id)?;
+        let position = self
+            .assigner
+            .position(workspace_id, conversation_id)
+            .await?;
+        Ok(Response::new(match position {
+            Some(position) => pb::GetQueuePositionResponse {
+                queued: true,
+                position: position.position,
+                expected_wait_secs: position.expected_wait_secs,
+            },
+            None => pb::GetQueuePositionResponse::default(),
         }))
     }
 }

@@ -17,6 +17,8 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod ledger;
+pub mod strategy;
 
 pub use config::Config;
 pub use error::{RoutingError, RoutingResult};
@@ -51,6 +53,8 @@ pub async fn run(
         db.clone(),
         AgentManagementServiceClient::new(agents),
         ConversationHistoryServiceClient::new(history),
+        bus.clone(),
+        config.subjects(),
     ));
     let tasks = TaskTracker::new();
     // Consumers are registered before the server answers, so that an embedded bus never

@@ -1,6 +1,7 @@
 //! Migrations of routing, recorded in `seaql_migrations_routing`.
 
 mod m20261125_000001_create_routing_tables;
+mod m20261125_000002_assignment_history_and_capacity;
 
 use sea_orm_migration::prelude::*;
 
@@ -11,7 +12,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_create_routing_tables::Migration)]
+        vec![
+            Box::new(m20261125_000001_create_routing_tables::Migration),
+            Box::new(m20261125_000002_assignment_history_and_capacity::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

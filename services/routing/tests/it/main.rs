@@ -1,10 +1,17 @@
 //! Integration tests of routing with real agent-management and conversation-history services:
 //! on PostgreSQL + NATS JetStream, and on SQLite + the in-process bus (the embedded mode).
 
+mod basics;
+mod capacity;
+mod claim;
+mod position;
+mod strategies;
+
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_platform::bus::SharedBus;
 use switchboard_platform::bus::memory::MemoryBus;
+use switchboard_platform::subjects::Subjects;
 use switchboard_platform::testing::{TestDb, TestNats, wait_until};
 use switchboard_proto::agent::v1::{
     self as agent_pb, agent_management_service_client::AgentManagementServiceClient,
@@ -18,10 +25,19 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-struct System {
-    agents: AgentManagementServiceClient<Channel>,
-    history: ConversationHistoryServiceClient<Channel>,
-    routing: RoutingServiceClient<Channel>,
+/// Agent management, conversation history and one or more routing instances sharing one
+/// routing database and bus.
+#[allow(missing_debug_implementations)] // test harness; the bus is not Debug
+pub struct System {
+    pub agents: AgentManagementServiceClient<Channel>,
+    pub history: ConversationHistoryServiceClient<Channel>,
+    /// The first routing instance.
+    pub routing: RoutingServiceClient<Channel>,
+    /// Every routing instance.
+    pub routings: Vec<RoutingServiceClient<Channel>>,
+    /// A bus connection of the test itself, to watch live subjects.
+    pub bus: SharedBus,
+    pub subjects: Subjects,
     shutdown: CancellationToken,
     _dir: tempfile::TempDir,
 }
@@ -32,7 +48,8 @@ impl Drop for System {
     }
 }
 
-enum Backend {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
     Distributed,
     Embedded,
 }
@@ -45,66 +62,93 @@ fn channel(listener: &TcpListener) -> (String, Channel) {
     (url, channel)
 }
 
-async fn spawn(backend: Backend) -> System {
+/// Starts the three services with one routing instance.
+pub async fn spawn(backend: Backend) -> System {
+    spawn_with(backend, 1).await
+}
+
+/// Starts the three services with `routing_instances` routing instances (distributed only:
+/// each has its own NATS connection, like separate processes).
+pub async fn spawn_with(backend: Backend, routing_instances: usize) -> System {
+    assert!(
+        routing_instances == 1 || backend == Backend::Distributed,
+        "several routing instances need PostgreSQL + NATS"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
-    let (bus, prefix, urls): (SharedBus, String, [String; 3]) = match backend {
-        Backend::Distributed => {
-            let nats = TestNats::new();
-            let urls = [
+    let nats = TestNats::new();
+    let (subjects, urls) = match backend {
+        Backend::Distributed => (
+            nats.subjects.clone(),
+            [
                 TestDb::fresh().await.url,
                 TestDb::fresh().await.url,
                 TestDb::fresh().await.url,
-            ];
-            (
-                Arc::new(nats.bus().await),
-                nats.subjects.prefix().to_owned(),
-                urls,
-            )
-        }
+            ],
+        ),
         Backend::Embedded => {
             let url = |name| switchboard_platform::testing::sqlite_url(dir.path(), name);
             (
-                Arc::new(MemoryBus::new()),
-                "switchboard".to_owned(),
+                Subjects::new("switchboard"),
                 [url("agents.db"), url("history.db"), url("routing.db")],
             )
         }
     };
+    let memory: SharedBus = Arc::new(MemoryBus::new());
+    let bus = || {
+        let nats = &nats;
+        let memory = memory.clone();
+        async move {
+            match backend {
+                Backend::Distributed => Arc::new(nats.bus().await) as SharedBus,
+                Backend::Embedded => memory,
+            }
+        }
+    };
+    let prefix = subjects.prefix().to_owned();
     let [agents_db, history_db, routing_db] = urls;
     let shutdown = CancellationToken::new();
     let agents_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let history_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let routing_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let (agents_url, agents_channel) = channel(&agents_listener);
     let (history_url, history_channel) = channel(&history_listener);
-    let (_, routing_channel) = channel(&routing_listener);
-    let routing_config = switchboard_routing::Config {
-        database_url: routing_db,
-        subject_prefix: prefix.clone(),
-        agents_url,
-        history_url,
-        sweep_interval_ms: 200,
-        ..Default::default()
-    };
-    tokio::spawn(switchboard_routing::run(
-        routing_config,
-        routing_listener,
-        bus.clone(),
-        shutdown.clone(),
-    ));
-    let mut routing = RoutingServiceClient::new(routing_channel);
-    wait_until(Duration::from_secs(20), "routing to answer", || {
-        let mut routing = routing.clone();
-        async move {
-            routing
-                .list_queue(pb::ListQueueRequest {
-                    workspace_id: uuid::Uuid::nil().to_string(),
-                })
-                .await
-                .is_ok()
-        }
-    })
-    .await;
+    let mut routings = Vec::new();
+    for _ in 0..routing_instances {
+        let routing_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let (_, routing_channel) = channel(&routing_listener);
+        let routing_config = switchboard_routing::Config {
+            database_url: routing_db.clone(),
+            subject_prefix: prefix.clone(),
+            agents_url: agents_url.clone(),
+            history_url: history_url.clone(),
+            sweep_interval_ms: 200,
+            ..Default::default()
+        };
+        let routing_run = switchboard_routing::run(
+            routing_config,
+            routing_listener,
+            bus().await,
+            shutdown.clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(error) = routing_run.await {
+                eprintln!("routing exited with an error: {error}");
+            }
+        });
+        let routing = RoutingServiceClient::new(routing_channel);
+        wait_until(Duration::from_secs(20), "routing to answer", || {
+            let mut routing = routing.clone();
+            async move {
+                routing
+                    .list_queue(pb::ListQueueRequest {
+                        workspace_id: uuid::Uuid::nil().to_string(),
+                    })
+                    .await
+                    .is_ok()
+            }
+        })
+        .await;
+        routings.push(routing);
+    }
     let agents_config = switchboard_agent_management::Config {
         database_url: agents_db,
         subject_prefix: prefix.clone(),
@@ -113,7 +157,7 @@ async fn spawn(backend: Backend) -> System {
     tokio::spawn(switchboard_agent_management::run(
         agents_config,
         agents_listener,
-        bus.clone(),
+        bus().await,
         shutdown.clone(),
     ));
     let history_config = switchboard_conversation_history::Config {
@@ -124,7 +168,7 @@ async fn spawn(backend: Backend) -> System {
     tokio::spawn(switchboard_conversation_history::run(
         history_config,
         history_listener,
-        bus,
+        bus().await,
         shutdown.clone(),
     ));
     let agents = AgentManagementServiceClient::new(agents_channel);
@@ -153,284 +197,260 @@ async fn spawn(backend: Backend) -> System {
         },
     )
     .await;
-    routing = routing.clone();
     System {
         agents,
         history,
-        routing,
+        routing: routings[0].clone(),
+        routings,
+        bus: bus().await,
+        subjects,
         shutdown,
         _dir: dir,
     }
 }
 
-struct Setup {
-    workspace_id: String,
-    department_id: String,
-    agent_id: String,
-}
-
-async fn workspace_with_agent(system: &mut System) -> Setup {
-    let workspace = system
-        .agents
-        .create_workspace(agent_pb::CreateWorkspaceRequest {
-            name: "Acme".into(),
-        })
-        .await
-        .expect("workspace")
-        .into_inner()
-        .workspace
-        .expect("workspace");
-    let department = system
-        .agents
-        .create_department(agent_pb::CreateDepartmentRequest {
-            workspace_id: workspace.id.clone(),
-            name: "Sales".into(),
-        })
-        .await
-        .expect("department")
-        .into_inner()
-        .department
-        .expect("department");
-    let agent = system
-        .agents
-        .create_agent(agent_pb::CreateAgentRequest {
-            workspace_id: workspace.id.clone(),
-            name: "Sam".into(),
-            email: format!("sam-{}@example.com", uuid::Uuid::now_v7()),
-            password: "password-123".into(),
-            role: 0,
-            max_concurrent: 2,
-            department_ids: vec![department.id.clone()],
-        })
-        .await
-        .expect("agent")
-        .into_inner()
-        .agent
-        .expect("agent");
-    Setup {
-        workspace_id: workspace.id,
-        department_id: department.id,
-        agent_id: agent.id,
-    }
-}
-
-async fn set_status(system: &mut System, setup: &Setup, status: AgentStatus) {
-    system
-        .agents
-        .set_agent_status(agent_pb::SetAgentStatusRequest {
-            workspace_id: setup.workspace_id.clone(),
-            agent_id: setup.agent_id.clone(),
-            status: status as i32,
-        })
-        .await
-        .expect("status");
-}
-
-async fn open(system: &mut System, setup: &Setup) -> String {
-    let visitor = system
-        .history
-        .upsert_visitor(history_pb::UpsertVisitorRequest {
-            workspace_id: setup.workspace_id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("visitor")
-        .into_inner()
-        .visitor
-        .expect("visitor");
-    system
-        .history
-        .open_conversation(history_pb::OpenConversationRequest {
-            workspace_id: setup.workspace_id.clone(),
-            visitor_id: visitor.id,
-            department_id: Some(setup.department_id.clone()),
-        })
-        .await
-        .expect("open")
-        .into_inner()
-        .conversation
-        .expect("conversation")
-        .id
-}
-
-async fn conversation(system: &System, setup: &Setup, id: &str) -> history_pb::Conversation {
-    system
-        .history
-        .clone()
-        .get_conversation(history_pb::GetConversationRequest {
-            workspace_id: setup.workspace_id.clone(),
-            conversation_id: id.to_owned(),
-        })
-        .await
-        .expect("get")
-        .into_inner()
-        .conversation
-        .expect("conversation")
-}
-
-async fn wait_assigned(system: &System, setup: &Setup, id: &str) {
-    wait_until(
-        Duration::from_secs(20),
-        "the conversation to be assigned",
-        || async {
-            conversation(system, setup, id).await.status == ConversationStatus::Assigned as i32
-        },
-    )
-    .await;
-    let assigned = conversation(system, setup, id).await;
-    assert_eq!(
-        assigned.assigned_agent_id.as_deref(),
-        Some(setup.agent_id.as_str())
-    );
-    wait_until(
-        Duration::from_secs(20),
-        "routing to record the assignment",
-        || async {
-            let mut routing = system.routing.clone();
-            let assignments = routing
-                .list_assignments(pb::ListAssignmentsRequest {
-                    workspace_id: setup.workspace_id.clone(),
-                    agent_id: None,
-                })
-                .await
-                .expect("assignments")
-                .into_inner()
-                .assignments;
-            assignments.iter().any(|assignment| {
-                assignment.conversation_id == id && assignment.agent_id == setup.agent_id
+impl System {
+    /// Creates a workspace; returns its id.
+    pub async fn workspace(&self) -> String {
+        self.agents
+            .clone()
+            .create_workspace(agent_pb::CreateWorkspaceRequest {
+                name: "Acme".into(),
             })
-        },
-    )
-    .await;
-}
+            .await
+            .expect("workspace")
+            .into_inner()
+            .workspace
+            .expect("workspace")
+            .id
+    }
 
-async fn assigns_to_the_online_agent(backend: Backend) {
-    let mut system = spawn(backend).await;
-    let setup = workspace_with_agent(&mut system).await;
-    set_status(&mut system, &setup, AgentStatus::Online).await;
-    let id = open(&mut system, &setup).await;
-    wait_assigned(&system, &setup, &id).await;
-}
+    /// Creates a department; returns its id.
+    pub async fn department(
+        &self,
+        workspace_id: &str,
+        strategy: agent_pb::RoutingStrategy,
+        sticky_window_secs: u32,
+        required_skills: &[&str],
+    ) -> String {
+        self.agents
+            .clone()
+            .create_department(agent_pb::CreateDepartmentRequest {
+                workspace_id: workspace_id.to_owned(),
+                name: format!("dept-{}", uuid::Uuid::now_v7()),
+                strategy: strategy as i32,
+                sticky_window_secs,
+                required_skills: required_skills.iter().map(|s| (*s).to_owned()).collect(),
+            })
+            .await
+            .expect("department")
+            .into_inner()
+            .department
+            .expect("department")
+            .id
+    }
 
-async fn queues_until_an_agent_comes_online(backend: Backend) {
-    let mut system = spawn(backend).await;
-    let setup = workspace_with_agent(&mut system).await;
-    let id = open(&mut system, &setup).await;
-    wait_until(
-        Duration::from_secs(20),
-        "the conversation to be queued",
-        || async {
-            let mut routing = system.routing.clone();
-            let queue = routing
-                .list_queue(pb::ListQueueRequest {
-                    workspace_id: setup.workspace_id.clone(),
-                })
-                .await
-                .expect("queue")
-                .into_inner();
-            queue
-                .entries
-                .iter()
-                .any(|entry| entry.conversation_id == id)
-        },
-    )
-    .await;
-    let drained = system
-        .routing
-        .drain_queue(pb::DrainQueueRequest {
-            workspace_id: setup.workspace_id.clone(),
-        })
-        .await
-        .expect("drain")
-        .into_inner();
-    assert_eq!(
-        (drained.assigned, drained.still_queued),
-        (0, 1),
-        "nobody is online"
-    );
-    assert_eq!(
-        conversation(&system, &setup, &id).await.status,
-        ConversationStatus::Queued as i32
-    );
+    /// Creates an agent; returns its id.
+    pub async fn agent(
+        &self,
+        workspace_id: &str,
+        max_concurrent: u32,
+        department_ids: &[&str],
+        skills: &[&str],
+    ) -> String {
+        self.agents
+            .clone()
+            .create_agent(agent_pb::CreateAgentRequest {
+                workspace_id: workspace_id.to_owned(),
+                name: "Sam".into(),
+                email: format!("sam-{}@example.com", uuid::Uuid::now_v7()),
+                password: "password-123".into(),
+                role: 0,
+                max_concurrent,
+                department_ids: department_ids.iter().map(|s| (*s).to_owned()).collect(),
+                skills: skills.iter().map(|s| (*s).to_owned()).collect(),
+            })
+            .await
+            .expect("agent")
+            .into_inner()
+            .agent
+            .expect("agent")
+            .id
+    }
 
-    set_status(&mut system, &setup, AgentStatus::Online).await;
-    wait_assigned(&system, &setup, &id).await;
-}
+    pub async fn set_status(&self, workspace_id: &str, agent_id: &str, status: AgentStatus) {
+        self.agents
+            .clone()
+            .set_agent_status(agent_pb::SetAgentStatusRequest {
+                workspace_id: workspace_id.to_owned(),
+                agent_id: agent_id.to_owned(),
+                status: status as i32,
+            })
+            .await
+            .expect("status");
+    }
 
-async fn capacity_is_respected_and_freed_on_close(backend: Backend) {
-    let mut system = spawn(backend).await;
-    let setup = workspace_with_agent(&mut system).await; // max_concurrent = 2
-    set_status(&mut system, &setup, AgentStatus::Online).await;
-    let first = open(&mut system, &setup).await;
-    let second = open(&mut system, &setup).await;
-    wait_assigned(&system, &setup, &first).await;
-    wait_assigned(&system, &setup, &second).await;
-    let third = open(&mut system, &setup).await;
-    wait_until(
-        Duration::from_secs(20),
-        "the third conversation to be queued",
-        || async {
-            let mut routing = system.routing.clone();
-            let queue = routing
-                .list_queue(pb::ListQueueRequest {
-                    workspace_id: setup.workspace_id.clone(),
-                })
-                .await
-                .expect("queue")
-                .into_inner();
-            queue
-                .entries
-                .iter()
-                .any(|entry| entry.conversation_id == third)
-        },
-    )
-    .await;
-    let drained = system
-        .routing
-        .drain_queue(pb::DrainQueueRequest {
-            workspace_id: setup.workspace_id.clone(),
-        })
-        .await
-        .expect("drain")
-        .into_inner();
-    assert_eq!(drained.still_queued, 1, "the agent is at capacity");
-    system
-        .history
-        .close_conversation(history_pb::CloseConversationRequest {
-            workspace_id: setup.workspace_id.clone(),
-            conversation_id: first,
-        })
-        .await
-        .expect("close");
-    wait_assigned(&system, &setup, &third).await;
-}
+    /// Creates a visitor; returns its id.
+    pub async fn visitor(&self, workspace_id: &str) -> String {
+        self.history
+            .clone()
+            .upsert_visitor(history_pb::UpsertVisitorRequest {
+                workspace_id: workspace_id.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .expect("visitor")
+            .into_inner()
+            .visitor
+            .expect("visitor")
+            .id
+    }
 
-#[tokio::test]
-async fn assigns_to_the_online_agent_on_postgres_and_nats() {
-    assigns_to_the_online_agent(Backend::Distributed).await;
-}
+    /// Opens a conversation of `visitor_id` (a new visitor when `None`); returns its id.
+    pub async fn open(
+        &self,
+        workspace_id: &str,
+        visitor_id: Option<&str>,
+        department_id: Option<&str>,
+    ) -> String {
+        let visitor_id = match visitor_id {
+            Some(id) => id.to_owned(),
+            None => self.visitor(workspace_id).await,
+        };
+        self.history
+            .clone()
+            .open_conversation(history_pb::OpenConversationRequest {
+                workspace_id: workspace_id.to_owned(),
+                visitor_id,
+                department_id: department_id.map(str::to_owned),
+            })
+            .await
+            .expect("open")
+            .into_inner()
+            .conversation
+            .expect("conversation")
+            .id
+    }
 
-#[tokio::test]
-async fn assigns_to_the_online_agent_embedded() {
-    assigns_to_the_online_agent(Backend::Embedded).await;
-}
+    pub async fn conversation(&self, workspace_id: &str, id: &str) -> history_pb::Conversation {
+        self.history
+            .clone()
+            .get_conversation(history_pb::GetConversationRequest {
+                workspace_id: workspace_id.to_owned(),
+                conversation_id: id.to_owned(),
+            })
+            .await
+            .expect("get")
+            .into_inner()
+            .conversation
+            .expect("conversation")
+    }
 
-#[tokio::test]
-async fn queues_until_an_agent_comes_online_on_postgres_and_nats() {
-    queues_until_an_agent_comes_online(Backend::Distributed).await;
-}
+    pub async fn close(&self, workspace_id: &str, id: &str) {
+        self.history
+            .clone()
+            .close_conversation(history_pb::CloseConversationRequest {
+                workspace_id: workspace_id.to_owned(),
+                conversation_id: id.to_owned(),
+            })
+            .await
+            .expect("close");
+    }
 
-#[tokio::test]
-async fn queues_until_an_agent_comes_online_embedded() {
-    queues_until_an_agent_comes_online(Backend::Embedded).await;
-}
+    /// Waits until history shows the conversation assigned and routing has confirmed it;
+    /// returns the agent.
+    pub async fn wait_assigned(&self, workspace_id: &str, id: &str) -> String {
+        wait_until(
+            Duration::from_secs(20),
+            "the conversation to be assigned",
+            || async {
+                self.conversation(workspace_id, id).await.status
+                    == ConversationStatus::Assigned as i32
+            },
+        )
+        .await;
+        let agent_id = self
+            .conversation(workspace_id, id)
+            .await
+            .assigned_agent_id
+            .expect("assigned agent");
+        wait_until(
+            Duration::from_secs(20),
+            "routing to record the assignment",
+            || async {
+                self.open_assignments(workspace_id)
+                    .await
+                    .iter()
+                    .any(|assignment| {
+                        assignment.conversation_id == id && assignment.agent_id == agent_id
+                    })
+            },
+        )
+        .await;
+        agent_id
+    }
 
-#[tokio::test]
-async fn capacity_is_respected_and_freed_on_close_on_postgres_and_nats() {
-    capacity_is_respected_and_freed_on_close(Backend::Distributed).await;
-}
+    /// Waits until routing has ended every assignment of the conversation (after a close).
+    pub async fn wait_released(&self, workspace_id: &str, id: &str) {
+        wait_until(
+            Duration::from_secs(20),
+            "routing to release the conversation",
+            || async {
+                self.open_assignments(workspace_id)
+                    .await
+                    .iter()
+                    .all(|assignment| assignment.conversation_id != id)
+            },
+        )
+        .await;
+    }
 
-#[tokio::test]
-async fn capacity_is_respected_and_freed_on_close_embedded() {
-    capacity_is_respected_and_freed_on_close(Backend::Embedded).await;
+    pub async fn open_assignments(&self, workspace_id: &str) -> Vec<pb::Assignment> {
+        self.assignments(workspace_id, false).await
+    }
+
+    pub async fn assignments(
+        &self,
+        workspace_id: &str,
+        include_ended: bool,
+    ) -> Vec<pb::Assignment> {
+        self.routing
+            .clone()
+            .list_assignments(pb::ListAssignmentsRequest {
+                workspace_id: workspace_id.to_owned(),
+                agent_id: None,
+                include_ended,
+            })
+            .await
+            .expect("assignments")
+            .into_inner()
+            .assignments
+    }
+
+    pub async fn queue(&self, workspace_id: &str) -> Vec<pb::QueueEntry> {
+        self.routing
+            .clone()
+            .list_queue(pb::ListQueueRequest {
+                workspace_id: workspace_id.to_owned(),
+            })
+            .await
+            .expect("queue")
+            .into_inner()
+            .entries
+    }
+
+    /// Waits until the conversation is in routing's queue.
+    pub async fn wait_queued(&self, workspace_id: &str, id: &str) {
+        wait_until(
+            Duration::from_secs(20),
+            "the conversation to be queued",
+            || async {
+                self.queue(workspace_id)
+                    .await
+                    .iter()
+                    .any(|entry| entry.conversation_id == id)
+            },
+        )
+        .await;
+    }
 }

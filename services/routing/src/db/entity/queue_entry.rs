@@ -10,7 +10,13 @@ pub struct Model {
     pub conversation_id: Uuid,
     pub workspace_id: Uuid,
     pub department_id: Option<Uuid>,
+    /// When the visitor started waiting; the queue is served oldest first within a priority.
     pub enqueued_at: DateTimeUtc,
+    /// Higher is served first.
+    pub priority: i32,
+    pub visitor_id: Option<Uuid>,
+    /// When routing stored the entry (null for entries older than this column).
+    pub queued_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
