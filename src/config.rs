@@ -41,6 +41,8 @@ pub(crate) struct Settings {
     pub(crate) shutdown_grace_secs: u64,
     pub(crate) max_text_bytes: usize,
     pub(crate) session_ttl_secs: u64,
+    /// How long an agent with no socket left keeps its status and conversations.
+    pub(crate) presence_grace_secs: u64,
     /// Apply migrations when a service starts (turn off when a deploy job runs `migrate`).
     pub(crate) migrate_on_start: bool,
     /// WebSocket limits of the gateway (see docs/protocol.md).
@@ -76,6 +78,7 @@ impl Default for Settings {
             shutdown_grace_secs: 10,
             max_text_bytes: 8 * 1024,
             session_ttl_secs: 12 * 3600,
+            presence_grace_secs: 30,
             migrate_on_start: true,
             ws_max_frame_bytes: 64 * 1024,
             ws_outbound_queue: 256,
@@ -251,6 +254,8 @@ impl Settings {
             migrate: self.migrate_on_start,
             session_ttl_secs: self.session_ttl_secs,
             shutdown_grace_secs: self.shutdown_grace_secs,
+            presence_grace_secs: self.presence_grace_secs,
+            ..switchboard_agent_management::Config::default()
         }
     }
 

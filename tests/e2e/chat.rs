@@ -55,6 +55,11 @@ pub(crate) struct Distributed {
 
 impl Distributed {
     pub(crate) async fn start(gateways: usize) -> Self {
+        Self::start_with(gateways, &[]).await
+    }
+
+    /// Like [`Self::start`], with extra settings for every process.
+    pub(crate) async fn start_with(gateways: usize, extra: &[(&'static str, String)]) -> Self {
         let db = TestDb::fresh().await;
         let nats = TestNats::new();
         let ports = [free_port(), free_port(), free_port()];
@@ -72,6 +77,8 @@ impl Distributed {
             ("SWITCHBOARD_BOOTSTRAP_EMAIL", ADMIN_EMAIL.to_owned()),
             ("SWITCHBOARD_BOOTSTRAP_PASSWORD", ADMIN_PASSWORD.to_owned()),
         ];
+        let mut shared = shared;
+        shared.extend_from_slice(extra);
         let mut services = Vec::new();
         let mut metrics = Vec::new();
         for (command, port) in [

@@ -151,9 +151,18 @@ async fn visitors_see_their_place_and_agents_claim_from_the_queue() {
         .await;
     assert_eq!(agent.expect("error").await["code"], "not_available");
 
-    // Still waiting, in the same places.
-    place(&mut first, &first_id, 1).await;
-    place(&mut third, &third_id, 2).await;
+    // Going offline gave the claimed conversation back: it is first in line again (it has
+    // waited longest), its visitor was told, and the others moved one place down.
+    let notice = loop {
+        let frame = second.expect("message").await;
+        if frame["sender"]["kind"] == "system" {
+            break frame;
+        }
+    };
+    assert!(notice["text"].as_str().is_some_and(|text| !text.is_empty()));
+    place(&mut second, &second_id, 1).await;
+    place(&mut first, &first_id, 2).await;
+    place(&mut third, &third_id, 3).await;
     let queue: Value = http
         .get(format!("{base}/v1/queue"))
         .bearer_auth(&token)
@@ -169,5 +178,8 @@ async fn visitors_see_their_place_and_agents_claim_from_the_queue() {
         .iter()
         .filter_map(|entry| entry["conversation_id"].as_str())
         .collect();
-    assert_eq!(waiting, [first_id.as_str(), third_id.as_str()]);
+    assert_eq!(
+        waiting,
+        [second_id.as_str(), first_id.as_str(), third_id.as_str()]
+    );
 }

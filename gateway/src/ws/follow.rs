@@ -143,6 +143,11 @@ async fn run(
                     state_changed(&follower, &conversation).await;
                 }
             }
+            Some(Payload::ConversationRequeued(requeued)) => {
+                if let Some(conversation) = requeued.conversation {
+                    state_changed(&follower, &conversation).await;
+                }
+            }
             Some(Payload::ConversationClosed(closed)) => {
                 if let Some(conversation) = closed.conversation {
                     state_changed(&follower, &conversation).await;

@@ -225,10 +225,10 @@ pub(super) async fn agent(
             name: agent.name.clone(),
         },
     );
-    // Subscribe to the inbox before listing, so no assignment falls between the two.
+    // Subscribe to the inbox (and presence) before listing, so no assignment falls between.
     let inbox = match gateway
         .bus
-        .subscribe(&gateway.subjects.agent_inbox(&agent.id))
+        .subscribe(&gateway.subjects.agent_all(&agent.id))
         .await
     {
         Ok(inbox) => inbox,
@@ -268,8 +268,91 @@ pub(super) async fn agent(
         agent_id,
         inbox,
     ));
+    let lease = PresenceLease {
+        gateway: gateway.clone(),
+        workspace_id: workspace_id.to_string(),
+        agent_id: agent_id.to_string(),
+        connection_id: session.connection_id.clone(),
+    };
+    let lease_task = tokio::spawn(lease.clone().keep_alive(outbound.clone()));
     session.run(&mut reader).await;
     inbox_task.abort();
+    lease_task.abort();
+    lease.end().await;
+}
+
+/// This socket's share of its agent's presence: renewed every heartbeat while the socket is
+/// open, ended when it closes. agent-management sets the agent offline once every lease of it
+/// has been gone for the grace period, so a reload or a gateway restart does not cost the agent
+/// its conversations, but a vanished agent does not keep them.
+#[derive(Debug, Clone)]
+struct PresenceLease {
+    gateway: Arc<Gateway>,
+    workspace_id: String,
+    agent_id: String,
+    connection_id: String,
+}
+
+impl PresenceLease {
+    async fn keep_alive(self, outbound: Outbound) {
+        let period = super::limits::at_least_one_second(self.gateway.config.heartbeat_secs);
+        // Three missed renewals before the lease lapses (a gateway that died stops renewing).
+        let ttl = u32::try_from(period.as_secs().saturating_mul(3)).unwrap_or(u32::MAX);
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tokio::select! {
+                () = outbound.closed() => return,
+                _ = tick.tick() => {}
+            }
+            let request = agent_pb::RenewPresenceRequest {
+                workspace_id: self.workspace_id.clone(),
+                agent_id: self.agent_id.clone(),
+                connection_id: self.connection_id.clone(),
+                ttl_secs: ttl,
+            };
+            match self
+                .gateway
+                .peers
+                .agents
+                .clone()
+                .renew_presence(request)
+                .await
+            {
+                Ok(_) => {}
+                Err(status) if status.code() == Code::PermissionDenied => {
+                    // Disabled meanwhile: the session is over.
+                    outbound.send(&ServerFrame::error(
+                        ErrorCode::InvalidToken,
+                        "account disabled",
+                        None,
+                    ));
+                    return outbound.close_with(1008, "account disabled");
+                }
+                Err(status) => {
+                    tracing::warn!(agent_id = %self.agent_id, %status, "cannot renew presence lease");
+                }
+            }
+        }
+    }
+
+    async fn end(&self) {
+        let request = agent_pb::EndPresenceRequest {
+            workspace_id: self.workspace_id.clone(),
+            agent_id: self.agent_id.clone(),
+            connection_id: self.connection_id.clone(),
+        };
+        if let Err(status) = self
+            .gateway
+            .peers
+            .agents
+            .clone()
+            .end_presence(request)
+            .await
+        {
+            // The lease then lapses on its own after its TTL.
+            tracing::warn!(agent_id = %self.agent_id, %status, "cannot end presence lease");
+        }
+    }
 }
 
 /// Tells an agent about each conversation assigned to it and starts following it from the
@@ -286,12 +369,39 @@ async fn watch_inbox(
             event = inbox.next() => event,
         };
         let Some(event) = event else { return };
-        let Ok(Envelope {
-            payload: Some(Payload::ConversationAssigned(assigned)),
-            ..
-        }) = Envelope::decode(event.payload.as_ref())
-        else {
-            continue;
+        let assigned = match Envelope::decode(event.payload.as_ref()) {
+            Ok(Envelope {
+                payload: Some(Payload::ConversationAssigned(assigned)),
+                ..
+            }) => assigned,
+            // One status across every tab and gateway of the agent.
+            Ok(Envelope {
+                payload: Some(Payload::AgentStatusChanged(changed)),
+                ..
+            }) => {
+                follower.outbound.send(&ServerFrame::Status {
+                    status: view::agent_status(changed.status).to_owned(),
+                });
+                continue;
+            }
+            // Taken away (the agent left, or the conversation was transferred): stop following.
+            Ok(Envelope {
+                payload: Some(Payload::ConversationRequeued(requeued)),
+                ..
+            }) => {
+                if let Some(conversation) = requeued.conversation
+                    && let Ok(id) = Uuid::parse_str(&conversation.id)
+                {
+                    stop_following(&follows, id);
+                    follower.outbound.send(&ServerFrame::Conversation {
+                        conversation_id: conversation.id,
+                        status: view::status(conversation.status),
+                        agent: None,
+                    });
+                }
+                continue;
+            }
+            _ => continue,
         };
         let Some(conversation) = assigned.conversation else {
             continue;
@@ -315,6 +425,16 @@ async fn watch_inbox(
         if let Ok(task) = follow::start(follower.clone(), id, start).await {
             replace_follow(&follows, id, task);
         }
+    }
+}
+
+fn stop_following(follows: &Follows, id: Uuid) {
+    let task = follows
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .remove(&id);
+    if let Some(task) = task {
+        task.abort();
     }
 }
 

@@ -18,6 +18,11 @@ pub struct Config {
     pub session_ttl_secs: u64,
     /// How long in-flight calls may take to finish on shutdown, in seconds.
     pub shutdown_grace_secs: u64,
+    /// How long an agent whose sockets are all gone stays online (a reload, a gateway restart)
+    /// before it is set offline and its conversations go back to the queue, in seconds.
+    pub presence_grace_secs: u64,
+    /// Period of the check for expired presence, in milliseconds.
+    pub presence_sweep_ms: u64,
 }
 
 impl Default for Config {
@@ -28,6 +33,8 @@ impl Default for Config {
             migrate: true,
             session_ttl_secs: 12 * 3600,
             shutdown_grace_secs: 10,
+            presence_grace_secs: 30,
+            presence_sweep_ms: 1000,
         }
     }
 }
@@ -41,6 +48,16 @@ impl Config {
     /// Returns the session lifetime.
     pub fn session_ttl(&self) -> Duration {
         Duration::from_secs(self.session_ttl_secs)
+    }
+
+    /// Returns the presence grace period.
+    pub fn presence_grace(&self) -> Duration {
+        Duration::from_secs(self.presence_grace_secs)
+    }
+
+    /// Returns the period of the presence check.
+    pub fn presence_sweep(&self) -> Duration {
+        Duration::from_millis(self.presence_sweep_ms.max(100))
     }
 
     /// Returns the shutdown grace period.

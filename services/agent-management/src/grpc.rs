@@ -166,6 +166,20 @@ fn skills(field: &'static str, values: &[String]) -> Result<Vec<String>, GrpcSta
     Ok(normalised)
 }
 
+/// Longest presence lease a gateway may ask for.
+const MAX_LEASE_SECS: u32 = 3600;
+
+fn connection_id(value: &str) -> Result<String, GrpcStatus> {
+    let value = required("connection_id", value)?;
+    if value.len() > 128 || !value.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(invalid_argument(
+            "connection_id",
+            "must be at most 128 printable ASCII characters",
+        ));
+    }
+    Ok(value)
+}
+
 fn uuids(field: &'static str, values: &[String]) -> Result<Vec<Uuid>, GrpcStatus> {
     let mut ids = values
         .iter()
@@ -507,6 +521,45 @@ impl AgentManagementService for AgentGrpc {
     async fn logout(&self, request: Request<pb::LogoutRequest>) -> GrpcResult<pb::LogoutResponse> {
         self.store.logout(request.get_ref().token.trim()).await?;
         Ok(Response::new(pb::LogoutResponse {}))
+    }
+
+    async fn renew_presence(
+        &self,
+        request: Request<pb::RenewPresenceRequest>,
+    ) -> GrpcResult<pb::RenewPresenceResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let agent_id = parse_uuid("agent_id", &request.agent_id)?;
+        let connection_id = connection_id(&request.connection_id)?;
+        if !(1..=MAX_LEASE_SECS).contains(&request.ttl_secs) {
+            return Err(invalid_argument("ttl_secs", "must be 1 to 3600"));
+        }
+        let status = self
+            .store
+            .renew_presence(
+                workspace_id,
+                agent_id,
+                &connection_id,
+                std::time::Duration::from_secs(u64::from(request.ttl_secs)),
+            )
+            .await?;
+        Ok(Response::new(pb::RenewPresenceResponse {
+            status: status_to_proto(status) as i32,
+        }))
+    }
+
+    async fn end_presence(
+        &self,
+        request: Request<pb::EndPresenceRequest>,
+    ) -> GrpcResult<pb::EndPresenceResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let agent_id = parse_uuid("agent_id", &request.agent_id)?;
+        let connection_id = connection_id(&request.connection_id)?;
+        self.store
+            .end_presence(workspace_id, agent_id, &connection_id)
+            .await?;
+        Ok(Response::new(pb::EndPresenceResponse {}))
     }
 
     async fn set_agent_status(

@@ -4,6 +4,10 @@
 //! password hashes, role, capacity, declared status), login sessions (opaque tokens stored only
 //! as SHA-256 hashes) and the `agents_outbox`. Publishes `AgentStatusChanged` through the outbox
 //! so routing can react. It does not know about conversations or queues.
+//!
+//! Presence: each agent socket holds a lease its gateway renews; when every lease of an agent
+//! has been expired for the grace period, the agent is set offline with reason `disconnected`
+//! (routing then gives its conversations to someone else).
 
 pub mod auth;
 pub mod config;
@@ -41,7 +45,14 @@ pub async fn run(
         notifier.clone(),
         config.session_ttl(),
     );
-    let service = AgentManagementServiceServer::new(grpc::AgentGrpc::new(Arc::new(store)));
+    let store = Arc::new(store);
+    let presence = tokio::spawn(expire_presence(
+        store.clone(),
+        config.presence_grace(),
+        config.presence_sweep(),
+        shutdown.clone(),
+    ));
+    let service = AgentManagementServiceServer::new(grpc::AgentGrpc::new(store));
     let parts = HostParts {
         listener,
         db,
@@ -51,7 +62,26 @@ pub async fn run(
         shutdown,
         grace: config.shutdown_grace(),
     };
-    host(service, parts)
-        .await
-        .map_err(|error| AgentError::Startup(error.to_string()))
+    let hosted = host(service, parts).await;
+    presence.abort();
+    hosted.map_err(|error| AgentError::Startup(error.to_string()))
+}
+
+/// Every `period` until `shutdown`: sets offline the agents whose sockets all went away more
+/// than `grace` ago (see [`store::Store::expire_presence`]).
+async fn expire_presence(
+    store: Arc<store::Store>,
+    grace: std::time::Duration,
+    period: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(period) => {}
+        }
+        if let Err(error) = store.expire_presence(grace).await {
+            tracing::warn!(%error, "cannot expire presence leases");
+        }
+    }
 }

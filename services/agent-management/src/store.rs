@@ -5,11 +5,13 @@
 
 use crate::auth;
 use crate::db::OUTBOX;
-use crate::db::entity::{agent, agent_department, department, login_session, workspace};
+use crate::db::entity::{
+    agent, agent_department, department, login_session, presence_lease, workspace,
+};
 use crate::{AgentError, AgentResult};
 use chrono::Utc;
 use prost::Message as _;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set, TransactionTrait,
@@ -125,6 +127,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// Parses the stored form; anything unknown is offline.
+    pub fn from_stored(stored: &str) -> Self {
+        match stored {
+            "online" => Self::Online,
+            "away" => Self::Away,
+            _ => Self::Offline,
+        }
+    }
+
     /// Returns the stored form.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -413,7 +424,8 @@ impl Store {
             end_sessions(&txn, agent_id).await?;
         }
         if went_offline {
-            self.announce_status(&txn, &agent, &department_ids).await?;
+            self.announce_status(&txn, &agent, &department_ids, "disabled")
+                .await?;
         }
         txn.commit().await?;
         if went_offline {
@@ -583,16 +595,130 @@ impl Store {
         active.status = Set(status.as_str().to_owned());
         active.updated_at = Set(Utc::now());
         let agent = active.update(&txn).await?;
-        self.announce_status(&txn, &agent, &record.department_ids)
+        self.announce_status(&txn, &agent, &record.department_ids, "set")
             .await?;
         txn.commit().await?;
         self.notifier.notify();
-        metrics::counter!("switchboard_agent_status_changes_total", "status" => status.as_str())
+        metrics::counter!("switchboard_agent_status_changes_total", "status" => status.as_str(), "reason" => "set")
             .increment(1);
         Ok(AgentRecord {
             agent,
             department_ids: record.department_ids,
         })
+    }
+
+    /// Keeps a socket's presence lease alive until `ttl` from now; returns the agent's status.
+    pub async fn renew_presence(
+        &self,
+        workspace_id: Uuid,
+        agent_id: Uuid,
+        connection_id: &str,
+        ttl: Duration,
+    ) -> AgentResult<Status> {
+        let record = self.agent(workspace_id, agent_id).await?;
+        if record.agent.disabled {
+            return Err(AgentError::AgentDisabled);
+        }
+        let expires_at =
+            Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::seconds(60));
+        presence_lease::Entity::insert(presence_lease::ActiveModel {
+            connection_id: Set(connection_id.to_owned()),
+            agent_id: Set(agent_id),
+            workspace_id: Set(workspace_id),
+            expires_at: Set(expires_at),
+        })
+        .on_conflict(
+            OnConflict::column(presence_lease::Column::ConnectionId)
+                .update_column(presence_lease::Column::ExpiresAt)
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(Status::from_stored(&record.agent.status))
+    }
+
+    /// Ends a socket's lease now; the agent's grace period starts if it was the last one.
+    pub async fn end_presence(
+        &self,
+        workspace_id: Uuid,
+        agent_id: Uuid,
+        connection_id: &str,
+    ) -> AgentResult<()> {
+        presence_lease::Entity::update_many()
+            .col_expr(presence_lease::Column::ExpiresAt, Expr::value(Utc::now()))
+            .filter(presence_lease::Column::ConnectionId.eq(connection_id))
+            .filter(presence_lease::Column::AgentId.eq(agent_id))
+            .filter(presence_lease::Column::WorkspaceId.eq(workspace_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets offline (reason "disconnected") every agent that has leases, all of them expired
+    /// for longer than `grace`, and forgets those leases. Returns how many agents went offline.
+    ///
+    /// Agents that never had a lease (status set through the API only, such as bots) are left
+    /// alone. Safe to run from several instances: the status change is conditional, so each
+    /// disconnection is announced once.
+    pub async fn expire_presence(&self, grace: Duration) -> AgentResult<usize> {
+        let cutoff =
+            Utc::now() - chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::zero());
+        let stale: Vec<Uuid> = presence_lease::Entity::find()
+            .filter(presence_lease::Column::ExpiresAt.lt(cutoff))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|lease| lease.agent_id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut disconnected = 0;
+        for agent_id in stale {
+            let txn = self.db.begin().await?;
+            let live = presence_lease::Entity::find()
+                .filter(presence_lease::Column::AgentId.eq(agent_id))
+                .filter(presence_lease::Column::ExpiresAt.gte(cutoff))
+                .count(&txn)
+                .await?;
+            presence_lease::Entity::delete_many()
+                .filter(presence_lease::Column::AgentId.eq(agent_id))
+                .filter(presence_lease::Column::ExpiresAt.lt(cutoff))
+                .exec(&txn)
+                .await?;
+            if live > 0 {
+                // Another socket of the agent is alive: only the dead leases go.
+                txn.commit().await?;
+                continue;
+            }
+            let now = Utc::now();
+            let updated = agent::Entity::update_many()
+                .col_expr(agent::Column::Status, Expr::value(Status::Offline.as_str()))
+                .col_expr(agent::Column::UpdatedAt, Expr::value(now))
+                .filter(agent::Column::Id.eq(agent_id))
+                .filter(agent::Column::Status.ne(Status::Offline.as_str()))
+                .exec_with_returning(&txn)
+                .await?;
+            let Some(agent) = updated.into_iter().next() else {
+                txn.commit().await?;
+                continue;
+            };
+            let department_ids = agent_department::Entity::find()
+                .filter(agent_department::Column::AgentId.eq(agent_id))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|member| member.department_id)
+                .collect::<Vec<_>>();
+            self.announce_status(&txn, &agent, &department_ids, "disconnected")
+                .await?;
+            txn.commit().await?;
+            self.notifier.notify();
+            disconnected += 1;
+            tracing::info!(%agent_id, "agent disconnected: presence expired");
+            metrics::counter!("switchboard_agent_status_changes_total", "status" => "offline", "reason" => "disconnected")
+                .increment(1);
+        }
+        Ok(disconnected)
     }
 
     /// Records `AgentStatusChanged` for the agent's current status in `txn`'s outbox.
@@ -601,12 +727,9 @@ impl Store {
         txn: &sea_orm::DatabaseTransaction,
         agent: &agent::Model,
         department_ids: &[Uuid],
+        reason: &str,
     ) -> AgentResult<()> {
-        let status = match agent.status.as_str() {
-            "online" => Status::Online,
-            "away" => Status::Away,
-            _ => Status::Offline,
-        };
+        let status = Status::from_stored(&agent.status);
         let (workspace_id, agent_id) = (agent.workspace_id, agent.id);
         let event_id = Uuid::now_v7().to_string();
         let envelope = events::Envelope {
@@ -618,6 +741,7 @@ impl Store {
                     agent_id: agent_id.to_string(),
                     status: crate::grpc::status_to_proto(status) as i32,
                     department_ids: department_ids.iter().map(ToString::to_string).collect(),
+                    reason: reason.to_owned(),
                 },
             )),
         };

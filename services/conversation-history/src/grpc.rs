@@ -198,6 +198,32 @@ impl ConversationHistoryService for HistoryGrpc {
         }))
     }
 
+    async fn requeue_conversation(
+        &self,
+        request: Request<pb::RequeueConversationRequest>,
+    ) -> GrpcResult<pb::RequeueConversationResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let id = parse_uuid("conversation_id", &request.conversation_id)?;
+        let previous_agent_id = parse_uuid("previous_agent_id", &request.previous_agent_id)?;
+        let reason = request.reason.trim();
+        if reason.is_empty() || reason.len() > 64 {
+            return Err(invalid_argument("reason", "must be 1 to 64 characters"));
+        }
+        let notice = request.notice.as_deref().map(str::trim);
+        if notice.is_some_and(|text| text.is_empty() || text.len() > 1024) {
+            return Err(invalid_argument("notice", "must be 1 to 1024 bytes"));
+        }
+        let (conversation, requeued) = self
+            .store
+            .requeue(workspace_id, id, previous_agent_id, reason, notice)
+            .await?;
+        Ok(Response::new(pb::RequeueConversationResponse {
+            conversation: Some(convert::conversation(&conversation)),
+            requeued,
+        }))
+    }
+
     async fn close_conversation(
         &self,
         request: Request<pb::CloseConversationRequest>,

@@ -284,6 +284,87 @@ impl Store {
         Ok(conversation)
     }
 
+    /// Puts a conversation `previous_agent_id` holds back in the queue, appending `notice` as a
+    /// system message in the same transaction. Returns the conversation and whether it changed:
+    /// nothing changes unless that agent still holds it, so retries and redeliveries are safe.
+    pub async fn requeue(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        previous_agent_id: Uuid,
+        reason: &str,
+        notice: Option<&str>,
+    ) -> HistoryResult<(conversation::Model, bool)> {
+        let txn = self.db.begin().await?;
+        let now = Utc::now();
+        let mut update = conversation::Entity::update_many()
+            .col_expr(conversation::Column::Status, Expr::value(status::QUEUED))
+            .col_expr(
+                conversation::Column::AssignedAgentId,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(conversation::Column::UpdatedAt, Expr::value(now));
+        if notice.is_some() {
+            // The notice takes the next seq; the row lock of this update keeps seq gapless.
+            update = update.col_expr(
+                conversation::Column::LastSeq,
+                Expr::col(conversation::Column::LastSeq).add(1),
+            );
+        }
+        let updated = update
+            .filter(conversation::Column::Id.eq(id))
+            .filter(conversation::Column::WorkspaceId.eq(workspace_id))
+            .filter(conversation::Column::Status.eq(status::ASSIGNED))
+            .filter(conversation::Column::AssignedAgentId.eq(previous_agent_id))
+            .exec_with_returning(&txn)
+            .await?;
+        let Some(conversation) = updated.into_iter().next() else {
+            txn.rollback().await?;
+            return Ok((find_conversation(&self.db, workspace_id, id).await?, false));
+        };
+        if let Some(text) = notice {
+            let message = message::ActiveModel {
+                conversation_id: Set(id),
+                seq: Set(conversation.last_seq),
+                sender_kind: Set(SenderKind::System.as_str().to_owned()),
+                sender_id: Set(String::new()),
+                client_msg_id: Set(format!("system-{}", Uuid::now_v7())),
+                text: Set(text.to_owned()),
+                created_at: Set(now),
+                sender_name: Set(String::new()),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            let payload = Payload::MessageAppended(events::MessageAppended {
+                message: Some(convert::message(&message)),
+            });
+            self.enqueue(
+                &txn,
+                &self.subjects.conversation_message(&id.to_string()),
+                workspace_id,
+                payload,
+            )
+            .await?;
+        }
+        // Once for the conversation's followers (visitor, routing), once for the agent who had it.
+        for subject in [
+            self.subjects.conversation_lifecycle(&id.to_string()),
+            self.subjects.agent_inbox(&previous_agent_id.to_string()),
+        ] {
+            let payload = Payload::ConversationRequeued(events::ConversationRequeued {
+                conversation: Some(convert::conversation(&conversation)),
+                previous_agent_id: previous_agent_id.to_string(),
+                reason: reason.to_owned(),
+            });
+            self.enqueue(&txn, &subject, workspace_id, payload).await?;
+        }
+        txn.commit().await?;
+        self.notifier.notify();
+        metrics::counter!("switchboard_conversations_requeued_total").increment(1);
+        Ok((conversation, true))
+    }
+
     /// Closes a conversation; closing a closed one changes nothing.
     pub async fn close(&self, workspace_id: Uuid, id: Uuid) -> HistoryResult<conversation::Model> {
         let now = Utc::now();

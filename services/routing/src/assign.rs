@@ -40,6 +40,10 @@ use uuid::Uuid;
 type AgentsClient = AgentManagementServiceClient<TracedChannel>;
 type HistoryClient = ConversationHistoryServiceClient<TracedChannel>;
 
+/// What the visitor reads when its agent left; stored as a system message.
+const AGENT_LEFT_NOTICE: &str = "Your agent is no longer available. You are back at the front \
+     of the queue and the next available agent will continue this conversation.";
+
 /// Finished assignments the expected wait is estimated from.
 const HANDLING_SAMPLE: u64 = 50;
 /// Unconfirmed reservations younger than this are left to the drain that made them.
@@ -199,6 +203,65 @@ impl Assigner {
             tracing::info!(%conversation_id, agent_id = %ended.agent_id, "assignment ended");
         }
         Ok(Some(workspace_id))
+    }
+
+    /// Gives back every conversation an agent holds after it went offline: history puts each
+    /// back in the queue with a notice to the visitor, then routing queues it at the front.
+    /// Returns the workspace to drain.
+    pub async fn agent_left(
+        &self,
+        workspace_id: Uuid,
+        agent_id: Uuid,
+        reason: &str,
+    ) -> RoutingResult<Option<Uuid>> {
+        let held = self
+            .assignments(workspace_id, Some(agent_id), false)
+            .await?;
+        if held.is_empty() {
+            return Ok(None);
+        }
+        for assignment in held {
+            let request = history_pb::RequeueConversationRequest {
+                workspace_id: workspace_id.to_string(),
+                conversation_id: assignment.conversation_id.to_string(),
+                previous_agent_id: agent_id.to_string(),
+                reason: reason.to_owned(),
+                notice: Some(AGENT_LEFT_NOTICE.to_owned()),
+            };
+            let response = self
+                .history
+                .clone()
+                .requeue_conversation(request)
+                .await?
+                .into_inner();
+            let still_open = response.conversation.is_some_and(|conversation| {
+                conversation.status != ConversationStatus::Closed as i32
+            });
+            if still_open {
+                self.requeued(assignment.conversation_id, agent_id, reason)
+                    .await?;
+            } else {
+                ledger::end(&self.db, assignment.conversation_id, "closed").await?;
+            }
+        }
+        Ok(Some(workspace_id))
+    }
+
+    /// Records in routing that history put a conversation back in the queue; idempotent.
+    pub async fn requeued(
+        &self,
+        conversation_id: Uuid,
+        previous_agent_id: Uuid,
+        reason: &str,
+    ) -> RoutingResult<()> {
+        if let Some(ended) =
+            ledger::requeue(&self.db, conversation_id, previous_agent_id, reason).await?
+        {
+            metrics::counter!("switchboard_routing_requeues_total", "reason" => reason.to_owned())
+                .increment(1);
+            tracing::info!(%conversation_id, agent_id = %ended.agent_id, reason, "conversation back in the queue");
+        }
+        Ok(())
     }
 
     /// Returns the queue of a workspace in serving order.

@@ -69,10 +69,44 @@ async fn handle(assigner: Arc<Assigner>, event: Event) -> Result<(), HandlerErro
             Some(conversation) => assigner.release(&conversation).await?,
             None => None,
         },
+        Some(Payload::ConversationRequeued(requeued)) => {
+            let ids = requeued.conversation.as_ref().and_then(|conversation| {
+                Uuid::parse_str(&conversation.id)
+                    .ok()
+                    .zip(Uuid::parse_str(&requeued.previous_agent_id).ok())
+            });
+            match ids {
+                Some((conversation_id, previous_agent_id)) => {
+                    assigner
+                        .requeued(conversation_id, previous_agent_id, &requeued.reason)
+                        .await?;
+                    Uuid::parse_str(&envelope.workspace_id).ok()
+                }
+                None => None,
+            }
+        }
         Some(Payload::AgentStatusChanged(changed))
             if changed.status == AgentStatus::Online as i32 =>
         {
             Uuid::parse_str(&envelope.workspace_id).ok()
+        }
+        Some(Payload::AgentStatusChanged(changed))
+            if changed.status == AgentStatus::Offline as i32 =>
+        {
+            let ids = Uuid::parse_str(&envelope.workspace_id)
+                .ok()
+                .zip(Uuid::parse_str(&changed.agent_id).ok());
+            match ids {
+                Some((workspace_id, agent_id)) => {
+                    let reason = if changed.reason == "disconnected" {
+                        "agent_disconnected"
+                    } else {
+                        "agent_offline"
+                    };
+                    assigner.agent_left(workspace_id, agent_id, reason).await?
+                }
+                None => None,
+            }
         }
         _ => None,
     };

@@ -218,6 +218,76 @@ pub async fn end(
     }))
 }
 
+/// Priority of a conversation whose agent left: ahead of everyone who has not been served yet.
+pub const REQUEUE_PRIORITY: i32 = 100;
+
+/// Ends `previous_agent_id`'s open assignment of a conversation and puts the conversation back
+/// at the front of the queue (it keeps its original waiting time). Returns the ended assignment,
+/// or `None` when that agent no longer held it (already requeued, closed, transferred).
+pub async fn requeue(
+    db: &DatabaseConnection,
+    conversation_id: Uuid,
+    previous_agent_id: Uuid,
+    reason: &str,
+) -> RoutingResult<Option<assignment::Model>> {
+    let txn = db.begin().await?;
+    let Some(open) = assignment::Entity::find()
+        .filter(assignment::Column::ConversationId.eq(conversation_id))
+        .filter(assignment::Column::AgentId.eq(previous_agent_id))
+        .filter(assignment::Column::EndedAt.is_null())
+        .one(&txn)
+        .await?
+    else {
+        txn.commit().await?;
+        return Ok(None);
+    };
+    agent_load::Entity::update_many()
+        .col_expr(
+            agent_load::Column::OpenCount,
+            Expr::col(agent_load::Column::OpenCount).sub(1),
+        )
+        .filter(agent_load::Column::AgentId.eq(previous_agent_id))
+        .filter(agent_load::Column::OpenCount.gt(0))
+        .exec(&txn)
+        .await?;
+    // Taken after the agent row is locked: see the module comment.
+    let now = Utc::now();
+    let ended = assignment::Entity::update_many()
+        .col_expr(assignment::Column::EndedAt, Expr::value(now))
+        .col_expr(assignment::Column::EndReason, Expr::value(reason))
+        .filter(assignment::Column::Id.eq(open.id))
+        .filter(assignment::Column::EndedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if ended == 0 {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    queue_entry::Entity::insert(queue_entry::ActiveModel {
+        conversation_id: Set(conversation_id),
+        workspace_id: Set(open.workspace_id),
+        department_id: Set(open.department_id),
+        enqueued_at: Set(open.waiting_since),
+        priority: Set(REQUEUE_PRIORITY),
+        visitor_id: Set(open.visitor_id),
+        queued_at: Set(Some(now)),
+    })
+    .on_conflict(
+        OnConflict::column(queue_entry::Column::ConversationId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Some(assignment::Model {
+        ended_at: Some(now),
+        end_reason: Some(reason.to_owned()),
+        ..open
+    }))
+}
+
 /// Marks an assignment as recorded by conversation-history.
 pub async fn confirm(db: &impl ConnectionTrait, assignment_id: Uuid) -> RoutingResult<()> {
     assignment::Entity::update_many()

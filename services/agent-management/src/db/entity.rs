@@ -4,4 +4,5 @@ pub mod agent;
 pub mod agent_department;
 pub mod department;
 pub mod login_session;
+pub mod presence_lease;
 pub mod workspace;

@@ -2,6 +2,7 @@
 
 mod m20261125_000001_create_agent_tables;
 mod m20261125_000002_routing_settings_and_agent_admin;
+mod m20261125_000003_presence_leases;
 
 use sea_orm_migration::prelude::*;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_agent_tables::Migration),
             Box::new(m20261125_000002_routing_settings_and_agent_admin::Migration),
+            Box::new(m20261125_000003_presence_leases::Migration),
         ]
     }
 
