@@ -5,6 +5,7 @@ mod chat;
 mod presence;
 mod process;
 mod queue;
+mod transfer;
 mod ws_client;
 
 use process::{Process, Switchboard};

@@ -30,6 +30,8 @@ pub struct Follower {
     pub workspace_id: Uuid,
     /// This socket's id; its own typing events are not echoed back.
     pub connection_id: String,
+    /// Agents also receive internal notes.
+    pub is_agent: bool,
 }
 
 /// Where a follower starts.
@@ -101,6 +103,9 @@ async fn run(
         }
         Err(()) => return history_down(&follower),
     }
+    if follower.is_agent && send_notes(&follower, conversation_id).await.is_err() {
+        return history_down(&follower);
+    }
     loop {
         let event = tokio::select! {
             () = follower.outbound.closed() => return,
@@ -146,6 +151,18 @@ async fn run(
             Some(Payload::ConversationRequeued(requeued)) => {
                 if let Some(conversation) = requeued.conversation {
                     state_changed(&follower, &conversation).await;
+                }
+            }
+            Some(Payload::ConversationTransferred(transferred)) => {
+                if let Some(conversation) = transferred.conversation {
+                    state_changed(&follower, &conversation).await;
+                }
+            }
+            Some(Payload::NoteAdded(added)) => {
+                if follower.is_agent
+                    && let Some(note) = added.note
+                {
+                    follower.outbound.send(&view::note(&note));
                 }
             }
             Some(Payload::ConversationClosed(closed)) => {
@@ -232,7 +249,34 @@ fn history_down(follower: &Follower) {
         .close_with(1013, "history unavailable; reconnect and resume");
 }
 
-async fn state_changed(follower: &Follower, conversation: &history_pb::Conversation) {
+/// Sends the notes of a conversation (agents, after the message replay).
+async fn send_notes(follower: &Follower, conversation_id: Uuid) -> Result<(), ()> {
+    let request = history_pb::ListNotesRequest {
+        workspace_id: follower.workspace_id.to_string(),
+        conversation_id: conversation_id.to_string(),
+    };
+    let notes = match follower
+        .gateway
+        .peers
+        .history
+        .clone()
+        .list_notes(request)
+        .await
+    {
+        Ok(response) => response.into_inner().notes,
+        Err(status) => {
+            tracing::warn!(%conversation_id, %status, "cannot read notes");
+            return Err(());
+        }
+    };
+    for note in &notes {
+        follower.outbound.send(&view::note(note));
+    }
+    Ok(())
+}
+
+/// Tells the socket a conversation's state and holder.
+pub async fn state_changed(follower: &Follower, conversation: &history_pb::Conversation) {
     let agent = match &conversation.assigned_agent_id {
         Some(agent_id) => Some(AgentRef {
             id: agent_id.clone(),

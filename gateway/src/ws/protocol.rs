@@ -37,6 +37,22 @@ pub enum ClientFrame {
     Status { status: String },
     /// Agents: take a waiting conversation yourself; `assigned` follows when it is yours.
     Claim { conversation_id: String },
+    /// Agents: hand a conversation you hold to another agent or to a department's queue, with
+    /// an optional internal note for the receiving side.
+    Transfer {
+        conversation_id: String,
+        #[serde(default)]
+        to_agent_id: Option<String>,
+        #[serde(default)]
+        to_department_id: Option<String>,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Agents: add an internal note (agents only, never shown to the visitor).
+    Note {
+        conversation_id: String,
+        text: String,
+    },
     /// Application-level keep-alive; answered by `pong`.
     Ping,
 }
@@ -58,13 +74,15 @@ impl ClientFrame {
             Self::Close { .. } => "close",
             Self::Status { .. } => "status",
             Self::Claim { .. } => "claim",
+            Self::Transfer { .. } => "transfer",
+            Self::Note { .. } => "note",
             Self::Ping => "ping",
         }
     }
 }
 
-const KNOWN_TYPES: [&str; 8] = [
-    "auth", "message", "resume", "typing", "close", "status", "claim", "ping",
+const KNOWN_TYPES: [&str; 10] = [
+    "auth", "message", "resume", "typing", "close", "status", "claim", "transfer", "note", "ping",
 ];
 
 /// Stable error codes of `error` frames.
@@ -98,8 +116,11 @@ pub enum ErrorCode {
     AtCapacity,
     /// Claim: the conversation waits for a department you are not in.
     NotInDepartment,
-    /// Claim: you are offline (go online or away first).
+    /// Claim: you are offline (go online or away first). Transfer: the chosen agent is offline
+    /// or disabled.
     NotAvailable,
+    /// Transfer: no such agent or department in your workspace.
+    TargetNotFound,
     /// Too many frames per second.
     RateLimited,
     /// An agent socket sent something before `auth`.
@@ -241,6 +262,16 @@ pub enum ServerFrame {
         conversation_id: String,
         recovered: bool,
         last_seq: u64,
+    },
+    /// Agents: an internal note of a followed conversation (after the replay of a `resume`, and
+    /// live).
+    Note {
+        conversation_id: String,
+        id: String,
+        author: AgentRef,
+        text: String,
+        /// RFC 3339.
+        created_at: String,
     },
     /// Visitors: where a waiting conversation stands in the queue; sent on `resume` and
     /// whenever it changes. `expected_wait_secs` is absent until there is enough history.

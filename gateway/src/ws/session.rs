@@ -384,7 +384,23 @@ async fn watch_inbox(
                 });
                 continue;
             }
-            // Taken away (the agent left, or the conversation was transferred): stop following.
+            // Handed to another agent: stop following, say who has it now.
+            Ok(Envelope {
+                payload: Some(Payload::ConversationTransferred(transferred)),
+                ..
+            }) => {
+                if let Some(conversation) = transferred.conversation
+                    && let Ok(id) = Uuid::parse_str(&conversation.id)
+                    && conversation.assigned_agent_id.as_deref()
+                        != Some(agent_id.to_string().as_str())
+                {
+                    stop_following(&follows, id);
+                    follow::state_changed(&follower, &conversation).await;
+                }
+                continue;
+            }
+            // Taken away (the agent left, or the conversation went to a department): stop
+            // following.
             Ok(Envelope {
                 payload: Some(Payload::ConversationRequeued(requeued)),
                 ..
@@ -486,6 +502,7 @@ impl Session {
             outbound: self.outbound.clone(),
             workspace_id: self.workspace_id,
             connection_id: self.connection_id.clone(),
+            is_agent: matches!(self.identity, Identity::Agent { .. }),
         }
     }
 
@@ -605,6 +622,19 @@ impl Session {
             ClientFrame::Close { conversation_id } => self.close(&conversation_id).await,
             ClientFrame::Status { status } => self.status(&status).await,
             ClientFrame::Claim { conversation_id } => self.claim(&conversation_id).await,
+            ClientFrame::Transfer {
+                conversation_id,
+                to_agent_id,
+                to_department_id,
+                note,
+            } => {
+                self.transfer(&conversation_id, to_agent_id, to_department_id, note)
+                    .await;
+            }
+            ClientFrame::Note {
+                conversation_id,
+                text,
+            } => self.note(&conversation_id, &text).await,
         }
     }
 
@@ -924,6 +954,125 @@ impl Session {
             Err(status) => {
                 tracing::warn!(%conversation_id, %status, "cannot read queue position");
             }
+        }
+    }
+
+    /// Returns the conversation when this agent holds it; otherwise reports why.
+    async fn held(
+        &self,
+        conversation_id: &str,
+    ) -> Option<(Uuid, String, history_pb::Conversation)> {
+        let Identity::Agent { agent_id, name } = &self.identity else {
+            self.fail(ErrorCode::InvalidFrame, "agents only", None);
+            return None;
+        };
+        let conversation = self.visible(conversation_id, None).await?;
+        if conversation.assigned_agent_id.as_deref() != Some(agent_id.to_string().as_str()) {
+            self.fail(
+                ErrorCode::NotAssigned,
+                "the conversation is not assigned to you",
+                None,
+            );
+            return None;
+        }
+        Some((*agent_id, name.clone(), conversation))
+    }
+
+    /// Hands a conversation to another agent or a department; the receiving side sees the
+    /// history and the note, this socket gets `conversation` with the new holder (or queued).
+    async fn transfer(
+        &self,
+        conversation_id: &str,
+        to_agent_id: Option<String>,
+        to_department_id: Option<String>,
+        note: Option<String>,
+    ) {
+        if to_agent_id.is_some() == to_department_id.is_some() {
+            return self.fail(
+                ErrorCode::InvalidFrame,
+                "give exactly one of to_agent_id and to_department_id",
+                None,
+            );
+        }
+        if note
+            .as_deref()
+            .is_some_and(|text| text.len() > self.gateway.config.max_text_bytes)
+        {
+            return self.fail(ErrorCode::MessageTooLong, "the note is too long", None);
+        }
+        let target_is_uuid = to_agent_id
+            .as_deref()
+            .or(to_department_id.as_deref())
+            .is_some_and(|id| Uuid::parse_str(id).is_ok());
+        if !target_is_uuid {
+            return self.fail(
+                ErrorCode::TargetNotFound,
+                "no such agent or department",
+                None,
+            );
+        }
+        let Some((agent_id, name, conversation)) = self.held(conversation_id).await else {
+            return;
+        };
+        let request = routing_pb::TransferConversationRequest {
+            workspace_id: self.workspace_id.to_string(),
+            conversation_id: conversation.id,
+            from_agent_id: agent_id.to_string(),
+            from_agent_name: name,
+            to_agent_id,
+            to_department_id,
+            note,
+        };
+        let Err(status) = self
+            .gateway
+            .peers
+            .routing
+            .clone()
+            .transfer_conversation(request)
+            .await
+        else {
+            return;
+        };
+        let (code, message) = match status.code() {
+            Code::NotFound => (ErrorCode::TargetNotFound, "no such agent or department"),
+            Code::ResourceExhausted => (
+                ErrorCode::AtCapacity,
+                "that agent holds as many conversations as they can",
+            ),
+            Code::FailedPrecondition if status.message().starts_with("target") => {
+                (ErrorCode::NotAvailable, "that agent is offline or disabled")
+            }
+            Code::FailedPrecondition => (
+                ErrorCode::NotAssigned,
+                "the conversation is not assigned to you",
+            ),
+            Code::InvalidArgument => (ErrorCode::InvalidFrame, "you cannot transfer to yourself"),
+            _ => return self.service_error(&status, None),
+        };
+        self.fail(code, message, None);
+    }
+
+    /// Adds an internal note to a conversation the agent holds.
+    async fn note(&self, conversation_id: &str, text: &str) {
+        let text = text.trim();
+        if text.is_empty() {
+            return self.fail(ErrorCode::EmptyMessage, "the note is empty", None);
+        }
+        if text.len() > self.gateway.config.max_text_bytes {
+            return self.fail(ErrorCode::MessageTooLong, "the note is too long", None);
+        }
+        let Some((agent_id, name, conversation)) = self.held(conversation_id).await else {
+            return;
+        };
+        let request = history_pb::AddNoteRequest {
+            workspace_id: self.workspace_id.to_string(),
+            conversation_id: conversation.id,
+            author_id: agent_id.to_string(),
+            author_name: name,
+            text: text.to_owned(),
+        };
+        if let Err(status) = self.gateway.peers.history.clone().add_note(request).await {
+            self.service_error(&status, None);
         }
     }
 

@@ -1,8 +1,22 @@
 //! Service messages to protocol frames.
 
-use super::protocol::{ConversationView, Sender, ServerFrame};
+use super::protocol::{AgentRef, ConversationView, Sender, ServerFrame};
 use switchboard_proto::common::v1::{AgentStatus, ConversationStatus, SenderKind};
 use switchboard_proto::history::v1 as history_pb;
+
+/// Converts an internal note to its frame.
+pub fn note(note: &history_pb::Note) -> ServerFrame {
+    ServerFrame::Note {
+        conversation_id: note.conversation_id.clone(),
+        id: note.id.clone(),
+        author: AgentRef {
+            id: note.author_id.clone(),
+            name: note.author_name.clone(),
+        },
+        text: note.text.clone(),
+        created_at: rfc3339(note.created_at.as_ref()),
+    }
+}
 
 /// Returns the protocol name of a conversation status.
 pub fn status(status: i32) -> &'static str {
@@ -52,15 +66,17 @@ pub fn message(message: &history_pb::Message) -> ServerFrame {
             name,
         },
         text: message.text.clone(),
-        created_at: message
-            .created_at
-            .as_ref()
-            .and_then(|at| {
-                chrono::DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).unwrap_or(0))
-            })
-            .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-            .unwrap_or_default(),
+        created_at: rfc3339(message.created_at.as_ref()),
     }
+}
+
+/// Formats a protobuf timestamp as RFC 3339 with milliseconds (empty when absent).
+fn rfc3339(at: Option<&prost_types::Timestamp>) -> String {
+    at.and_then(|at| {
+        chrono::DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).unwrap_or(0))
+    })
+    .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    .unwrap_or_default()
 }
 
 /// Returns the protocol name of an agent status.

@@ -3,7 +3,9 @@
 pub mod convert;
 
 use crate::config::Limits;
-use crate::store::{ConversationFilter, NewMessage, SenderKind, Store, VisitorUpsert, status};
+use crate::store::{
+    ConversationFilter, NewMessage, NewNote, SenderKind, Store, VisitorUpsert, status,
+};
 use std::sync::Arc;
 use switchboard_platform::grpc::{invalid_argument, parse_uuid};
 use switchboard_proto::common::v1::{ConversationStatus, SenderKind as PbSenderKind};
@@ -192,7 +194,15 @@ impl ConversationHistoryService for HistoryGrpc {
         let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
         let id = parse_uuid("conversation_id", &request.conversation_id)?;
         let agent_id = parse_uuid("agent_id", &request.agent_id)?;
-        let conversation = self.store.assign(workspace_id, id, agent_id).await?;
+        let from_agent_id = request
+            .from_agent_id
+            .as_deref()
+            .map(|id| parse_uuid("from_agent_id", id))
+            .transpose()?;
+        let conversation = self
+            .store
+            .assign(workspace_id, id, agent_id, from_agent_id)
+            .await?;
         Ok(Response::new(pb::AssignConversationResponse {
             conversation: Some(convert::conversation(&conversation)),
         }))
@@ -214,13 +224,68 @@ impl ConversationHistoryService for HistoryGrpc {
         if notice.is_some_and(|text| text.is_empty() || text.len() > 1024) {
             return Err(invalid_argument("notice", "must be 1 to 1024 bytes"));
         }
+        let department_id = request
+            .department_id
+            .as_deref()
+            .map(|id| parse_uuid("department_id", id))
+            .transpose()?;
         let (conversation, requeued) = self
             .store
-            .requeue(workspace_id, id, previous_agent_id, reason, notice)
+            .requeue(
+                workspace_id,
+                id,
+                previous_agent_id,
+                reason,
+                notice,
+                department_id,
+            )
             .await?;
         Ok(Response::new(pb::RequeueConversationResponse {
             conversation: Some(convert::conversation(&conversation)),
             requeued,
+        }))
+    }
+
+    async fn add_note(
+        &self,
+        request: Request<pb::AddNoteRequest>,
+    ) -> GrpcResult<pb::AddNoteResponse> {
+        let request = request.into_inner();
+        let text = request.text.trim();
+        if text.is_empty() {
+            return Err(invalid_argument("text", "must not be empty"));
+        }
+        if text.len() > self.limits.max_text_bytes {
+            return Err(invalid_argument(
+                "text",
+                &format!("must be at most {} bytes", self.limits.max_text_bytes),
+            ));
+        }
+        let author_id = parse_uuid("author_id", &request.author_id)?;
+        let note = self
+            .store
+            .add_note(NewNote {
+                workspace_id: parse_uuid("workspace_id", &request.workspace_id)?,
+                conversation_id: parse_uuid("conversation_id", &request.conversation_id)?,
+                author_id: author_id.to_string(),
+                author_name: request.author_name.trim().chars().take(200).collect(),
+                text: text.to_owned(),
+            })
+            .await?;
+        Ok(Response::new(pb::AddNoteResponse {
+            note: Some(convert::note(&note)),
+        }))
+    }
+
+    async fn list_notes(
+        &self,
+        request: Request<pb::ListNotesRequest>,
+    ) -> GrpcResult<pb::ListNotesResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let id = parse_uuid("conversation_id", &request.get_ref().conversation_id)?;
+        let notes = self.store.notes(workspace_id, id).await?;
+        Ok(Response::new(pb::ListNotesResponse {
+            notes: notes.iter().map(convert::note).collect(),
         }))
     }
 

@@ -13,7 +13,7 @@
 use crate::HistoryError;
 use crate::HistoryResult;
 use crate::db::OUTBOX;
-use crate::db::entity::{conversation, message, visitor};
+use crate::db::entity::{conversation, message, note, visitor};
 use crate::grpc::convert;
 use chrono::Utc;
 use prost::Message as _;
@@ -55,6 +55,19 @@ impl SenderKind {
             Self::System => "system",
         }
     }
+}
+
+/// Most notes returned for one conversation.
+const MAX_NOTES: u64 = 500;
+
+/// A validated internal note.
+#[derive(Debug, Clone)]
+pub struct NewNote {
+    pub workspace_id: Uuid,
+    pub conversation_id: Uuid,
+    pub author_id: String,
+    pub author_name: String,
+    pub text: String,
 }
 
 /// A validated message to append.
@@ -241,26 +254,33 @@ impl Store {
         Ok(query.all(&self.db).await?)
     }
 
-    /// Records that `agent_id` holds a queued conversation; idempotent.
+    /// Records that `agent_id` holds a queued conversation, or, with `from_agent_id`, takes over
+    /// a conversation that agent holds (a transfer); idempotent.
     ///
     /// Returns the conversation as it is afterwards: assigned to `agent_id`, or unchanged when it
-    /// was already assigned (to anyone). A closed conversation is an error.
+    /// was already assigned (to anyone else than `from_agent_id`). A closed conversation is an
+    /// error.
     pub async fn assign(
         &self,
         workspace_id: Uuid,
         id: Uuid,
         agent_id: Uuid,
+        from_agent_id: Option<Uuid>,
     ) -> HistoryResult<conversation::Model> {
         let txn = self.db.begin().await?;
-        let updated = conversation::Entity::update_many()
+        let mut update = conversation::Entity::update_many()
             .col_expr(conversation::Column::Status, Expr::value(status::ASSIGNED))
             .col_expr(conversation::Column::AssignedAgentId, Expr::value(agent_id))
             .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(conversation::Column::Id.eq(id))
-            .filter(conversation::Column::WorkspaceId.eq(workspace_id))
-            .filter(conversation::Column::Status.eq(status::QUEUED))
-            .exec_with_returning(&txn)
-            .await?;
+            .filter(conversation::Column::WorkspaceId.eq(workspace_id));
+        update = match from_agent_id {
+            None => update.filter(conversation::Column::Status.eq(status::QUEUED)),
+            Some(from) => update
+                .filter(conversation::Column::Status.eq(status::ASSIGNED))
+                .filter(conversation::Column::AssignedAgentId.eq(from)),
+        };
+        let updated = update.exec_with_returning(&txn).await?;
         let Some(conversation) = updated.into_iter().next() else {
             txn.rollback().await?;
             let current = find_conversation(&self.db, workspace_id, id).await?;
@@ -269,19 +289,89 @@ impl Store {
             }
             return Ok(current);
         };
-        // Once for the conversation's followers (visitors, routing), once for the agent's inbox.
-        for subject in [
-            self.subjects.conversation_lifecycle(&id.to_string()),
+        // For the conversation's followers (visitors, routing): assigned, or transferred (then
+        // also told to the agent who gave it away). The new agent's inbox gets it as assigned.
+        let mut announcements = vec![(
             self.subjects.agent_inbox(&agent_id.to_string()),
-        ] {
-            let payload = Payload::ConversationAssigned(events::ConversationAssigned {
+            Payload::ConversationAssigned(events::ConversationAssigned {
                 conversation: Some(convert::conversation(&conversation)),
-            });
+            }),
+        )];
+        match from_agent_id {
+            None => announcements.push((
+                self.subjects.conversation_lifecycle(&id.to_string()),
+                Payload::ConversationAssigned(events::ConversationAssigned {
+                    conversation: Some(convert::conversation(&conversation)),
+                }),
+            )),
+            Some(from) => {
+                for subject in [
+                    self.subjects.conversation_lifecycle(&id.to_string()),
+                    self.subjects.agent_inbox(&from.to_string()),
+                ] {
+                    announcements.push((
+                        subject,
+                        Payload::ConversationTransferred(events::ConversationTransferred {
+                            conversation: Some(convert::conversation(&conversation)),
+                            previous_agent_id: from.to_string(),
+                        }),
+                    ));
+                }
+            }
+        }
+        for (subject, payload) in announcements {
             self.enqueue(&txn, &subject, workspace_id, payload).await?;
         }
         txn.commit().await?;
         self.notifier.notify();
         Ok(conversation)
+    }
+
+    /// Adds an internal note to a conversation of the workspace and announces it to agents.
+    pub async fn add_note(&self, new: NewNote) -> HistoryResult<note::Model> {
+        find_conversation(&self.db, new.workspace_id, new.conversation_id).await?;
+        let txn = self.db.begin().await?;
+        let note = note::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            conversation_id: Set(new.conversation_id),
+            workspace_id: Set(new.workspace_id),
+            author_id: Set(new.author_id),
+            author_name: Set(new.author_name),
+            text: Set(new.text),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+        let payload = Payload::NoteAdded(events::NoteAdded {
+            note: Some(convert::note(&note)),
+        });
+        self.enqueue(
+            &txn,
+            &self
+                .subjects
+                .conversation_note(&new.conversation_id.to_string()),
+            new.workspace_id,
+            payload,
+        )
+        .await?;
+        txn.commit().await?;
+        self.notifier.notify();
+        Ok(note)
+    }
+
+    /// Returns a conversation's notes, oldest first.
+    pub async fn notes(
+        &self,
+        workspace_id: Uuid,
+        conversation_id: Uuid,
+    ) -> HistoryResult<Vec<note::Model>> {
+        find_conversation(&self.db, workspace_id, conversation_id).await?;
+        Ok(note::Entity::find()
+            .filter(note::Column::ConversationId.eq(conversation_id))
+            .order_by_asc(note::Column::Id)
+            .limit(MAX_NOTES)
+            .all(&self.db)
+            .await?)
     }
 
     /// Puts a conversation `previous_agent_id` holds back in the queue, appending `notice` as a
@@ -294,10 +384,18 @@ impl Store {
         previous_agent_id: Uuid,
         reason: &str,
         notice: Option<&str>,
+        department_id: Option<Uuid>,
     ) -> HistoryResult<(conversation::Model, bool)> {
         let txn = self.db.begin().await?;
         let now = Utc::now();
-        let mut update = conversation::Entity::update_many()
+        let mut update = conversation::Entity::update_many();
+        if let Some(department_id) = department_id {
+            update = update.col_expr(
+                conversation::Column::DepartmentId,
+                Expr::value(department_id),
+            );
+        }
+        let mut update = update
             .col_expr(conversation::Column::Status, Expr::value(status::QUEUED))
             .col_expr(
                 conversation::Column::AssignedAgentId,

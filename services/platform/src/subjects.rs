@@ -85,6 +85,11 @@ impl Subjects {
         format!("{}.live.conversation.{conversation_id}.queue", self.prefix)
     }
 
+    /// Returns the subject of internal notes of one conversation (agents only).
+    pub fn conversation_note(&self, conversation_id: &str) -> String {
+        format!("{}.conversation.{conversation_id}.note", self.prefix)
+    }
+
     /// Returns the filter matching every live (not stored) subject of one conversation.
     pub fn conversation_live(&self, conversation_id: &str) -> String {
         format!("{}.live.conversation.{conversation_id}.>", self.prefix)

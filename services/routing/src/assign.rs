@@ -81,6 +81,41 @@ pub enum ClaimRefused {
     NotInDepartment,
 }
 
+/// Where a transfer sends a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferTarget {
+    Agent(Uuid),
+    Department(Uuid),
+}
+
+/// A validated transfer.
+#[derive(Debug, Clone)]
+pub struct TransferRequest {
+    pub workspace_id: Uuid,
+    pub conversation_id: Uuid,
+    /// The agent holding the conversation.
+    pub from: Uuid,
+    pub from_name: String,
+    pub target: TransferTarget,
+    /// Internal note for the receiving side.
+    pub note: Option<String>,
+}
+
+/// Why a transfer was refused; nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferRefused {
+    /// The sender does not hold the conversation.
+    NotHeld,
+    /// No such agent or department in the workspace.
+    TargetNotFound,
+    /// The target agent is offline or disabled.
+    TargetUnavailable,
+    /// The target agent is at capacity.
+    TargetFull,
+    /// An agent cannot transfer to itself.
+    SameAgent,
+}
+
 /// A department's routing rules, as agent-management defines them.
 #[derive(Debug, Clone, Default)]
 struct DepartmentRules {
@@ -227,6 +262,7 @@ impl Assigner {
                 previous_agent_id: agent_id.to_string(),
                 reason: reason.to_owned(),
                 notice: Some(AGENT_LEFT_NOTICE.to_owned()),
+                department_id: None,
             };
             let response = self
                 .history
@@ -234,11 +270,12 @@ impl Assigner {
                 .requeue_conversation(request)
                 .await?
                 .into_inner();
-            let still_open = response.conversation.is_some_and(|conversation| {
-                conversation.status != ConversationStatus::Closed as i32
-            });
-            if still_open {
-                self.requeued(assignment.conversation_id, agent_id, reason)
+            let open = response
+                .conversation
+                .filter(|conversation| conversation.status != ConversationStatus::Closed as i32);
+            if let Some(conversation) = open {
+                let department = parse_optional(conversation.department_id.as_deref());
+                self.requeued(assignment.conversation_id, agent_id, reason, department)
                     .await?;
             } else {
                 ledger::end(&self.db, assignment.conversation_id, "closed").await?;
@@ -247,15 +284,23 @@ impl Assigner {
         Ok(Some(workspace_id))
     }
 
-    /// Records in routing that history put a conversation back in the queue; idempotent.
+    /// Records in routing that history put a conversation back in the queue (in `department`,
+    /// its department as history now has it); idempotent.
     pub async fn requeued(
         &self,
         conversation_id: Uuid,
         previous_agent_id: Uuid,
         reason: &str,
+        department: Option<Uuid>,
     ) -> RoutingResult<()> {
-        if let Some(ended) =
-            ledger::requeue(&self.db, conversation_id, previous_agent_id, reason).await?
+        if let Some(ended) = ledger::requeue(
+            &self.db,
+            conversation_id,
+            previous_agent_id,
+            reason,
+            department,
+        )
+        .await?
         {
             metrics::counter!("switchboard_routing_requeues_total", "reason" => reason.to_owned())
                 .increment(1);
@@ -514,6 +559,7 @@ impl Assigner {
             workspace_id: assignment.workspace_id.to_string(),
             conversation_id: assignment.conversation_id.to_string(),
             agent_id: assignment.agent_id.to_string(),
+            from_agent_id: assignment.transferred_from.map(|id| id.to_string()),
         };
         match self.history.clone().assign_conversation(request).await {
             Ok(response) => {
@@ -604,7 +650,7 @@ impl Assigner {
                 let current = assignment::Entity::find_by_id(assignment.id)
                     .one(&self.db)
                     .await?
-                    .unwrap_or(assignment);
+                    .unwrap_or(*assignment);
                 if current.ended_at.is_some() {
                     return Ok(Err(ClaimRefused::Closed));
                 }
@@ -619,6 +665,163 @@ impl Assigner {
                 .why_not_queued(workspace_id, conversation_id)
                 .await?)),
         }
+    }
+
+    /// Hands a conversation `from` holds to another agent (capacity applies) or to a
+    /// department's queue (front of it), then records the note for the receiving side. Returns
+    /// the new assignment for an agent target.
+    pub async fn transfer(
+        &self,
+        request: TransferRequest,
+    ) -> RoutingResult<Result<Option<assignment::Model>, TransferRefused>> {
+        let TransferRequest {
+            workspace_id,
+            conversation_id,
+            from,
+            from_name,
+            target,
+            note,
+        } = request;
+        let held = assignment::Entity::find()
+            .filter(assignment::Column::ConversationId.eq(conversation_id))
+            .filter(assignment::Column::WorkspaceId.eq(workspace_id))
+            .filter(assignment::Column::AgentId.eq(from))
+            .filter(assignment::Column::EndedAt.is_null())
+            .one(&self.db)
+            .await?;
+        if held.is_none() {
+            return Ok(Err(TransferRefused::NotHeld));
+        }
+        let moved = match target {
+            TransferTarget::Agent(to) => {
+                match self
+                    .transfer_to_agent(workspace_id, conversation_id, from, to)
+                    .await?
+                {
+                    Ok(assignment) => Some(assignment),
+                    Err(refused) => return Ok(Err(refused)),
+                }
+            }
+            TransferTarget::Department(department_id) => {
+                if let Err(refused) = self
+                    .transfer_to_department(workspace_id, conversation_id, from, department_id)
+                    .await?
+                {
+                    return Ok(Err(refused));
+                }
+                None
+            }
+        };
+        if let Some(text) = note {
+            self.history
+                .clone()
+                .add_note(history_pb::AddNoteRequest {
+                    workspace_id: workspace_id.to_string(),
+                    conversation_id: conversation_id.to_string(),
+                    author_id: from.to_string(),
+                    author_name: from_name,
+                    text,
+                })
+                .await?;
+        }
+        let target = if moved.is_some() {
+            "agent"
+        } else {
+            "department"
+        };
+        metrics::counter!("switchboard_routing_transfers_total", "target" => target).increment(1);
+        Ok(Ok(moved))
+    }
+
+    async fn transfer_to_agent(
+        &self,
+        workspace_id: Uuid,
+        conversation_id: Uuid,
+        from: Uuid,
+        to: Uuid,
+    ) -> RoutingResult<Result<assignment::Model, TransferRefused>> {
+        if to == from {
+            return Ok(Err(TransferRefused::SameAgent));
+        }
+        let agent = match self
+            .agents
+            .clone()
+            .get_agent(agent_pb::GetAgentRequest {
+                workspace_id: workspace_id.to_string(),
+                agent_id: to.to_string(),
+            })
+            .await
+        {
+            Ok(response) => response.into_inner().agent,
+            Err(status) if status.code() == tonic::Code::NotFound => None,
+            Err(status) => return Err(status.into()),
+        };
+        let Some(agent) = agent else {
+            return Ok(Err(TransferRefused::TargetNotFound));
+        };
+        if agent.disabled || agent.status == AgentStatus::Offline as i32 {
+            return Ok(Err(TransferRefused::TargetUnavailable));
+        }
+        match ledger::transfer(&self.db, conversation_id, from, to, agent.max_concurrent).await? {
+            ledger::Transfer::Done(assignment) => {
+                self.record_metrics(&assignment);
+                self.confirm_with_history(&assignment).await?;
+                Ok(Ok(*assignment))
+            }
+            ledger::Transfer::AgentFull => Ok(Err(TransferRefused::TargetFull)),
+            ledger::Transfer::NotHeld => Ok(Err(TransferRefused::NotHeld)),
+        }
+    }
+
+    async fn transfer_to_department(
+        &self,
+        workspace_id: Uuid,
+        conversation_id: Uuid,
+        from: Uuid,
+        department_id: Uuid,
+    ) -> RoutingResult<Result<(), TransferRefused>> {
+        let departments = self
+            .agents
+            .clone()
+            .list_departments(agent_pb::ListDepartmentsRequest {
+                workspace_id: workspace_id.to_string(),
+            })
+            .await?
+            .into_inner()
+            .departments;
+        let Some(department) = departments
+            .into_iter()
+            .find(|department| department.id == department_id.to_string())
+        else {
+            return Ok(Err(TransferRefused::TargetNotFound));
+        };
+        let request = history_pb::RequeueConversationRequest {
+            workspace_id: workspace_id.to_string(),
+            conversation_id: conversation_id.to_string(),
+            previous_agent_id: from.to_string(),
+            reason: "transferred".to_owned(),
+            notice: Some(format!(
+                "You are being transferred to {}. The next available agent there will continue \
+                 this conversation.",
+                department.name
+            )),
+            department_id: Some(department_id.to_string()),
+        };
+        let response = self
+            .history
+            .clone()
+            .requeue_conversation(request)
+            .await?
+            .into_inner();
+        if !response.requeued {
+            return Ok(Err(TransferRefused::NotHeld));
+        }
+        self.requeued(conversation_id, from, "transferred", Some(department_id))
+            .await?;
+        if let Err(error) = self.drain(workspace_id).await {
+            tracing::warn!(%workspace_id, %error, "drain after transfer failed, sweep will retry");
+        }
+        Ok(Ok(()))
     }
 
     async fn why_not_queued(

@@ -65,6 +65,12 @@ async fn handle(assigner: Arc<Assigner>, event: Event) -> Result<(), HandlerErro
             }
             None
         }
+        Some(Payload::ConversationTransferred(transferred)) => {
+            if let Some(conversation) = transferred.conversation {
+                assigner.record_assignment(&conversation).await?;
+            }
+            None
+        }
         Some(Payload::ConversationClosed(closed)) => match closed.conversation {
             Some(conversation) => assigner.release(&conversation).await?,
             None => None,
@@ -75,10 +81,20 @@ async fn handle(assigner: Arc<Assigner>, event: Event) -> Result<(), HandlerErro
                     .ok()
                     .zip(Uuid::parse_str(&requeued.previous_agent_id).ok())
             });
+            let department = requeued
+                .conversation
+                .as_ref()
+                .and_then(|conversation| conversation.department_id.as_deref())
+                .and_then(|id| Uuid::parse_str(id).ok());
             match ids {
                 Some((conversation_id, previous_agent_id)) => {
                     assigner
-                        .requeued(conversation_id, previous_agent_id, &requeued.reason)
+                        .requeued(
+                            conversation_id,
+                            previous_agent_id,
+                            &requeued.reason,
+                            department,
+                        )
                         .await?;
                     Uuid::parse_str(&envelope.workspace_id).ok()
                 }

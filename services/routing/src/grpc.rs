@@ -1,6 +1,6 @@
 //! gRPC adapter of routing.
 
-use crate::assign::{Assigner, ClaimRefused};
+use crate::assign::{Assigner, ClaimRefused, TransferRefused, TransferRequest, TransferTarget};
 use crate::db::entity::assignment;
 use std::sync::Arc;
 use switchboard_platform::grpc::{parse_uuid, timestamp};
@@ -53,8 +53,69 @@ fn refused(reason: ClaimRefused) -> Status {
     }
 }
 
+/// The stable status of each refused transfer.
+fn transfer_refused(reason: TransferRefused) -> Status {
+    match reason {
+        TransferRefused::NotHeld => {
+            Status::failed_precondition("conversation not held by this agent")
+        }
+        TransferRefused::TargetNotFound => Status::not_found("transfer target not found"),
+        TransferRefused::TargetUnavailable => {
+            Status::failed_precondition("target agent is offline or disabled")
+        }
+        TransferRefused::TargetFull => Status::resource_exhausted("target agent at capacity"),
+        TransferRefused::SameAgent => {
+            Status::invalid_argument("to_agent_id: cannot transfer to yourself")
+        }
+    }
+}
+
+/// Longest internal note accepted with a transfer, in bytes.
+const MAX_NOTE_BYTES: usize = 8 * 1024;
+
 #[tonic::async_trait]
 impl RoutingService for RoutingGrpc {
+    async fn transfer_conversation(
+        &self,
+        request: Request<pb::TransferConversationRequest>,
+    ) -> GrpcResult<pb::TransferConversationResponse> {
+        let request = request.into_inner();
+        let target = match (&request.to_agent_id, &request.to_department_id) {
+            (Some(agent), None) => TransferTarget::Agent(parse_uuid("to_agent_id", agent)?),
+            (None, Some(department)) => {
+                TransferTarget::Department(parse_uuid("to_department_id", department)?)
+            }
+            _ => {
+                return Err(Status::invalid_argument(
+                    "exactly one of to_agent_id and to_department_id must be set",
+                ));
+            }
+        };
+        let note = match request.note.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) if text.len() > MAX_NOTE_BYTES => {
+                return Err(Status::invalid_argument("note: must be at most 8192 bytes"));
+            }
+            Some(text) => Some(text.to_owned()),
+        };
+        let transfer = TransferRequest {
+            workspace_id: parse_uuid("workspace_id", &request.workspace_id)?,
+            conversation_id: parse_uuid("conversation_id", &request.conversation_id)?,
+            from: parse_uuid("from_agent_id", &request.from_agent_id)?,
+            from_name: request.from_agent_name.chars().take(200).collect(),
+            target,
+            note,
+        };
+        let assignment = self
+            .assigner
+            .transfer(transfer)
+            .await?
+            .map_err(transfer_refused)?;
+        Ok(Response::new(pb::TransferConversationResponse {
+            assignment: assignment.map(assignment_to_proto),
+        }))
+    }
+
     async fn list_queue(
         &self,
         request: Request<pb::ListQueueRequest>,

@@ -33,6 +33,8 @@ pub enum Origin {
     Routed,
     /// Taken by the agent from the queue.
     Claimed,
+    /// Handed over by the agent who held it.
+    Transferred,
 }
 
 impl Origin {
@@ -40,6 +42,7 @@ impl Origin {
         match self {
             Self::Routed => "routed",
             Self::Claimed => "claimed",
+            Self::Transferred => "transferred",
         }
     }
 }
@@ -48,7 +51,7 @@ impl Origin {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reservation {
     /// The agent now holds the conversation.
-    Reserved(assignment::Model),
+    Reserved(Box<assignment::Model>),
     /// The agent has no room left (whatever the caller believed).
     AgentFull,
     /// The conversation is no longer queued.
@@ -141,6 +144,7 @@ pub async fn reserve(
         end_reason: Set(None),
         confirmed: Set(false),
         origin: Set(origin.as_str().to_owned()),
+        transferred_from: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -158,7 +162,7 @@ pub async fn reserve(
         .await?;
     }
     txn.commit().await?;
-    Ok(Reservation::Reserved(assignment))
+    Ok(Reservation::Reserved(Box::new(assignment)))
 }
 
 /// Ends the open assignment of a conversation (if any) and frees its capacity; also drops the
@@ -229,6 +233,7 @@ pub async fn requeue(
     conversation_id: Uuid,
     previous_agent_id: Uuid,
     reason: &str,
+    to_department: Option<Uuid>,
 ) -> RoutingResult<Option<assignment::Model>> {
     let txn = db.begin().await?;
     let Some(open) = assignment::Entity::find()
@@ -267,7 +272,7 @@ pub async fn requeue(
     queue_entry::Entity::insert(queue_entry::ActiveModel {
         conversation_id: Set(conversation_id),
         workspace_id: Set(open.workspace_id),
-        department_id: Set(open.department_id),
+        department_id: Set(to_department.or(open.department_id)),
         enqueued_at: Set(open.waiting_since),
         priority: Set(REQUEUE_PRIORITY),
         visitor_id: Set(open.visitor_id),
@@ -286,6 +291,114 @@ pub async fn requeue(
         end_reason: Some(reason.to_owned()),
         ..open
     }))
+}
+
+/// Outcome of [`transfer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transfer {
+    /// The target now holds the conversation.
+    Done(Box<assignment::Model>),
+    /// The target has no room left.
+    AgentFull,
+    /// `from` does not hold the conversation (any more).
+    NotHeld,
+}
+
+/// Moves the open assignment of a conversation from `from` to `to` in one transaction: the
+/// target's capacity is reserved (conditionally, as for any assignment) and the giver's freed.
+/// Agent rows are locked in id order so that two opposite transfers cannot deadlock.
+pub async fn transfer(
+    db: &DatabaseConnection,
+    conversation_id: Uuid,
+    from: Uuid,
+    to: Uuid,
+    max_concurrent: u32,
+) -> RoutingResult<Transfer> {
+    let Some(open) = assignment::Entity::find()
+        .filter(assignment::Column::ConversationId.eq(conversation_id))
+        .filter(assignment::Column::AgentId.eq(from))
+        .filter(assignment::Column::EndedAt.is_null())
+        .one(db)
+        .await?
+    else {
+        return Ok(Transfer::NotHeld);
+    };
+    ensure_agents(db, open.workspace_id, [to]).await?;
+    let txn = db.begin().await?;
+    let mut order = [from, to];
+    order.sort();
+    for agent_id in order {
+        if agent_id == to {
+            let reserved = agent_load::Entity::update_many()
+                .col_expr(
+                    agent_load::Column::OpenCount,
+                    Expr::col(agent_load::Column::OpenCount).add(1),
+                )
+                .filter(agent_load::Column::AgentId.eq(to))
+                .filter(agent_load::Column::OpenCount.lt(i64::from(max_concurrent)))
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            if reserved == 0 {
+                txn.rollback().await?;
+                return Ok(Transfer::AgentFull);
+            }
+        } else {
+            agent_load::Entity::update_many()
+                .col_expr(
+                    agent_load::Column::OpenCount,
+                    Expr::col(agent_load::Column::OpenCount).sub(1),
+                )
+                .filter(agent_load::Column::AgentId.eq(from))
+                .filter(agent_load::Column::OpenCount.gt(0))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    // Taken after both agent rows are locked: see the module comment.
+    let now = Utc::now();
+    let ended = assignment::Entity::update_many()
+        .col_expr(assignment::Column::EndedAt, Expr::value(now))
+        .col_expr(assignment::Column::EndReason, Expr::value("transferred"))
+        .filter(assignment::Column::Id.eq(open.id))
+        .filter(assignment::Column::EndedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if ended == 0 {
+        txn.rollback().await?;
+        return Ok(Transfer::NotHeld);
+    }
+    for (agent_id, column) in [
+        (to, agent_load::Column::LastAssignedAt),
+        (from, agent_load::Column::LastReleasedAt),
+    ] {
+        agent_load::Entity::update_many()
+            .col_expr(column, Expr::value(now))
+            .filter(agent_load::Column::AgentId.eq(agent_id))
+            .exec(&txn)
+            .await?;
+    }
+    let assignment = assignment::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        conversation_id: Set(conversation_id),
+        workspace_id: Set(open.workspace_id),
+        agent_id: Set(to),
+        visitor_id: Set(open.visitor_id),
+        department_id: Set(open.department_id),
+        waiting_since: Set(now),
+        queued_at: Set(now),
+        assigned_at: Set(now),
+        ended_at: Set(None),
+        end_reason: Set(None),
+        confirmed: Set(false),
+        origin: Set(Origin::Transferred.as_str().to_owned()),
+        transferred_from: Set(Some(from)),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Transfer::Done(Box::new(assignment)))
 }
 
 /// Marks an assignment as recorded by conversation-history.

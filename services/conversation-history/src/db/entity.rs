@@ -2,4 +2,5 @@
 
 pub mod conversation;
 pub mod message;
+pub mod note;
 pub mod visitor;

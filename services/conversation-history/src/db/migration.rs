@@ -2,6 +2,7 @@
 
 mod m20261125_000001_create_history_tables;
 mod m20261125_000002_visitor_tokens_and_sender_names;
+mod m20261125_000003_notes;
 
 use sea_orm_migration::prelude::*;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_history_tables::Migration),
             Box::new(m20261125_000002_visitor_tokens_and_sender_names::Migration),
+            Box::new(m20261125_000003_notes::Migration),
         ]
     }
 

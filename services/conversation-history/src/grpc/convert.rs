@@ -1,6 +1,6 @@
 //! Stored rows to protobuf messages.
 
-use crate::db::entity::{conversation, message, visitor};
+use crate::db::entity::{conversation, message, note, visitor};
 use crate::store::status;
 use switchboard_platform::grpc::timestamp;
 use switchboard_proto::common::v1::{ConversationStatus, SenderKind};
@@ -24,6 +24,18 @@ pub fn conversation(model: &conversation::Model) -> pb::Conversation {
         created_at: Some(timestamp(model.created_at)),
         updated_at: Some(timestamp(model.updated_at)),
         closed_at: model.closed_at.map(timestamp),
+    }
+}
+
+/// Converts a stored note.
+pub fn note(model: &note::Model) -> pb::Note {
+    pb::Note {
+        id: model.id.to_string(),
+        conversation_id: model.conversation_id.to_string(),
+        author_id: model.author_id.clone(),
+        author_name: model.author_name.clone(),
+        text: model.text.clone(),
+        created_at: Some(timestamp(model.created_at)),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod m20261125_000001_create_routing_tables;
 mod m20261125_000002_assignment_history_and_capacity;
+mod m20261125_000003_transfers;
 
 use sea_orm_migration::prelude::*;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_routing_tables::Migration),
             Box::new(m20261125_000002_assignment_history_and_capacity::Migration),
+            Box::new(m20261125_000003_transfers::Migration),
         ]
     }
 

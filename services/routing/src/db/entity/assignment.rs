@@ -24,8 +24,10 @@ pub struct Model {
     pub end_reason: Option<String>,
     /// Whether conversation-history has recorded this assignment.
     pub confirmed: bool,
-    /// `routed` or `claimed`.
+    /// `routed`, `claimed` or `transferred`.
     pub origin: String,
+    /// The agent a transfer took the conversation from.
+    pub transferred_from: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
