@@ -111,24 +111,32 @@ fn agent_write_error(status: tonic::Status) -> ApiError {
     }
 }
 
-/// Returns the caller's workspace id when the caller is an admin.
-async fn admin(gateway: &Gateway, headers: &HeaderMap) -> Result<String, ApiError> {
+/// Returns the caller's workspace id and agent id when the caller is an admin.
+async fn admin_with_id(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+) -> Result<(String, String), ApiError> {
     let session = authenticate(gateway, headers).await?;
-    let is_admin = session
+    let Some(agent) = session
         .agent
-        .as_ref()
-        .is_some_and(|agent| agent.role == AgentRole::Admin as i32);
-    if !is_admin {
+        .filter(|agent| agent.role == AgentRole::Admin as i32)
+    else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "administrators only",
         ));
-    }
-    session
+    };
+    let workspace_id = session
         .workspace
         .map(|workspace| workspace.id)
-        .ok_or_else(ApiError::unauthorized)
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok((workspace_id, agent.id))
+}
+
+/// Returns the caller's workspace id when the caller is an admin.
+async fn admin(gateway: &Gateway, headers: &HeaderMap) -> Result<String, ApiError> {
+    Ok(admin_with_id(gateway, headers).await?.0)
 }
 
 fn service_error(status: tonic::Status) -> ApiError {
@@ -258,8 +266,16 @@ async fn update_agent(
     Path(agent_id): Path<String>,
     body: Result<Json<AgentPatch>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
+    let (workspace_id, caller_id) = admin_with_id(&gateway, &headers).await?;
     let body = json_body(body)?;
+    let demoted = body.role.as_deref().is_some_and(|role| role != "admin");
+    if agent_id == caller_id && (body.disabled == Some(true) || demoted) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "failed_precondition",
+            "you cannot disable or demote yourself",
+        ));
+    }
     let request = agent_pb::UpdateAgentRequest {
         workspace_id,
         agent_id,

@@ -1,6 +1,8 @@
 // Switchboard admin dashboard (`/admin`).
 //
 // Plain REST, polled: the live overview and the agents every 3 s, the departments with them.
+// Agents are created and edited (role, capacity, skills, departments, disabled) and get new
+// passwords in dialogs; departments are created and edited with their routing settings.
 // The session is the agent console's: the same token under the same localStorage key, so an
 // administrator signed in to one page is signed in to the other, and logging out of either ends
 // both. Who may see the dashboard is the server's decision: a 403 `forbidden` on any admin route
@@ -36,6 +38,11 @@ const TOAST_MS = 6_000;
 const MAX_FIELD_LEN = 200;
 const MIN_PASSWORD_LEN = 8;
 const MAX_CONCURRENT_LIMIT = 100;
+const MAX_SKILLS = 50;
+const MAX_SKILL_LEN = 64;
+const MAX_STICKY_SECS = 30 * 86_400;
+const ROLES = ['agent', 'supervisor', 'admin'];
+const STRATEGIES = ['least_loaded', 'round_robin', 'longest_idle'];
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
@@ -47,6 +54,34 @@ const toNumber = (value) => (typeof value === 'number' && Number.isFinite(value)
 function isEmail(value) {
   const at = value.indexOf('@');
   return at > 0 && value.slice(at + 1).includes('.') && !/\s/.test(value);
+}
+
+/**
+ * Reads a comma-separated skill list ("Billing, VIP", also with Chinese commas) as the server
+ * will store it: trimmed, lower-case, without repeats. Returns { skills } or { error } (a key).
+ */
+function parseSkills(text) {
+  const skills = [];
+  for (const part of String(text).split(/[,，、;；\n]/)) {
+    const skill = part.trim().toLowerCase();
+    if (!skill) continue;
+    if ([...skill].length > MAX_SKILL_LEN) return { error: 'admin.form.error.skillLength' };
+    // Control characters are refused by the server too.
+    if (/[\u0000-\u001f\u007f-\u009f]/.test(skill)) return { error: 'admin.form.error.skillLength' };
+    if (!skills.includes(skill)) skills.push(skill);
+  }
+  if (skills.length > MAX_SKILLS) return { error: 'admin.form.error.skillCount' };
+  return { skills: skills.sort() };
+}
+
+const sameList = (a, b) => a.length === b.length && [...a].sort().every((value, index) => value === [...b].sort()[index]);
+
+/** "2 h", "30 min", "7 d": a sticky window in its largest whole unit. */
+function formatWindow(seconds) {
+  if (seconds % 86_400 === 0) return t('duration.days', { n: seconds / 86_400 });
+  if (seconds % 3_600 === 0) return t('duration.hours', { n: seconds / 3_600 });
+  if (seconds % 60 === 0) return t('duration.minutes', { n: seconds / 60 });
+  return t('duration.seconds', { n: seconds });
 }
 
 function clockTime(date) {
@@ -76,7 +111,7 @@ const store = {
   overview: null,
   agents: null, // array, or null before the first answer
   agentsFailed: false,
-  departments: [], // [{ id, name }] sorted by name
+  departments: [], // [{ id, name, strategy, sticky_window_secs, required_skills }] sorted by name
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -121,6 +156,7 @@ const ui = {
   departmentName: $('department-name'),
   departmentSubmit: $('department-submit'),
   departmentError: $('department-error'),
+  newDepartment: $('new-department'),
   dialog: $('agent-dialog'),
   agentForm: $('agent-form'),
   agentName: $('agent-name'),
@@ -128,12 +164,49 @@ const ui = {
   agentPassword: $('agent-password'),
   agentRole: $('agent-role'),
   agentMax: $('agent-max'),
+  agentSkills: $('agent-skills'),
   agentDepartments: $('agent-departments'),
   agentDepartmentsHint: $('agent-departments-hint'),
   agentError: $('agent-error'),
   agentSubmit: $('agent-submit'),
   agentCancel: $('agent-cancel'),
   agentClose: $('agent-close'),
+  edit: {
+    dialog: $('edit-dialog'),
+    form: $('edit-form'),
+    email: $('edit-dialog-email'),
+    name: $('edit-name'),
+    role: $('edit-role'),
+    max: $('edit-max'),
+    skills: $('edit-skills'),
+    departments: $('edit-departments'),
+    departmentsHint: $('edit-departments-hint'),
+    disabled: $('edit-disabled'),
+    selfHint: $('edit-self-hint'),
+    error: $('edit-error'),
+    submit: $('edit-submit'),
+    cancel: $('edit-cancel'),
+    close: $('edit-close'),
+    password: $('edit-password'),
+    passwordSubmit: $('edit-password-submit'),
+    passwordError: $('edit-password-error'),
+    passwordDone: $('edit-password-done'),
+  },
+  dept: {
+    dialog: $('department-dialog'),
+    form: $('dept-form'),
+    title: $('department-dialog-title'),
+    name: $('dept-name'),
+    strategy: $('dept-strategy'),
+    strategyHint: $('dept-strategy-hint'),
+    sticky: $('dept-sticky'),
+    stickyUnit: $('dept-sticky-unit'),
+    skills: $('dept-skills'),
+    error: $('dept-error'),
+    submit: $('dept-submit'),
+    cancel: $('dept-cancel'),
+    close: $('dept-close'),
+  },
   ...toastElements(),
 };
 
@@ -185,7 +258,9 @@ function showScreen(screen) {
   ui.login.hidden = screen !== 'login';
   ui.forbidden.hidden = screen !== 'forbidden';
   ui.app.hidden = screen !== 'app';
-  if (screen !== 'app' && ui.dialog.open) ui.dialog.close();
+  if (screen !== 'app') {
+    for (const dialog of [ui.dialog, ui.edit.dialog, ui.dept.dialog]) if (dialog.open) dialog.close();
+  }
   const slot = { login: ui.loginLangSlot, forbidden: ui.forbiddenLangSlot, app: ui.topbarLangSlot }[screen];
   if (slot) slot.appendChild(ui.lang);
   renderLanguageButton();
@@ -354,11 +429,20 @@ function refreshOwnName() {
 function setDepartments(list) {
   const departments = (Array.isArray(list) ? list : [])
     .filter((department) => department && department.id)
-    .map((department) => ({ id: String(department.id), name: String(department.name ?? '') }))
+    .map((department) => ({
+      id: String(department.id),
+      name: String(department.name ?? ''),
+      strategy: STRATEGIES.includes(department.strategy) ? department.strategy : 'least_loaded',
+      sticky_window_secs: toNumber(department.sticky_window_secs),
+      required_skills: Array.isArray(department.required_skills) ? department.required_skills.map(String) : [],
+    }))
     .sort((a, b) => a.name.localeCompare(b.name, getLanguage()));
   const changed = JSON.stringify(departments) !== JSON.stringify(store.departments);
   store.departments = departments;
-  if (changed) renderAgentDepartments();
+  if (changed) {
+    renderAgentDepartments();
+    if (ui.edit.dialog.open) renderDepartmentChecks(ui.edit.departments, ui.edit.departmentsHint, 'edit-department');
+  }
 }
 
 window.addEventListener('offline', () => {
@@ -442,9 +526,15 @@ function buildRow(agent) {
   const avatar = el('span', { class: 'avatar avatar-sm', 'aria-hidden': 'true' });
   const nameText = el('span', { class: 'person-name', 'data-testid': 'agent-row-name' });
   const you = el('span', { class: 'pill pill-small pill-you' });
-  person.append(avatar, nameText, you);
+  // Name and email share a cell: with skills and actions, seven columns must fit beside the
+  // departments card.
+  const identity = el('span', { class: 'person-text' });
+  const nameLine = el('span', { class: 'person-line' });
+  nameLine.append(nameText, you);
+  const emailCell = el('span', { class: 'cell-email', 'data-testid': 'agent-row-email' });
+  identity.append(nameLine, emailCell);
+  person.append(avatar, identity);
   nameCell.appendChild(person);
-  const emailCell = el('td', { class: 'cell-email', 'data-testid': 'agent-row-email' });
   const roleCell = el('td');
   const role = el('span', { class: 'role-pill', 'data-testid': 'agent-row-role' });
   roleCell.appendChild(role);
@@ -463,8 +553,13 @@ function buildRow(agent) {
   load.append(loadText, bar);
   loadCell.appendChild(load);
   const departmentsCell = el('td', { class: 'cell-departments', 'data-testid': 'agent-departments' });
-  tr.append(nameCell, emailCell, roleCell, statusCell, loadCell, departmentsCell);
-  const row = { tr, parts: { avatar, nameText, you, emailCell, role, status, statusText, load, loadText, fill, departmentsCell } };
+  const skillsCell = el('td', { class: 'cell-skills', 'data-testid': 'agent-skills' });
+  const actionsCell = el('td', { class: 'row-actions' });
+  const edit = el('button', { type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': 'agent-edit' });
+  edit.addEventListener('click', () => openEditDialog(agent.id, edit));
+  actionsCell.appendChild(edit);
+  tr.append(nameCell, roleCell, statusCell, loadCell, departmentsCell, skillsCell, actionsCell);
+  const row = { tr, parts: { avatar, nameText, you, emailCell, role, status, statusText, load, loadText, fill, departmentsCell, skillsCell, edit } };
   rows.set(agent.id, row);
   return row;
 }
@@ -474,13 +569,16 @@ function renderRow(row, agent) {
   const name = String(agent.name ?? '');
   const email = String(agent.email ?? '');
   const status = ['online', 'away', 'offline'].includes(agent.status) ? agent.status : 'offline';
-  const role = agent.role === 'admin' ? 'admin' : 'agent';
+  const role = ROLES.includes(agent.role) ? agent.role : 'agent';
+  const disabled = agent.disabled === true;
   const max = toNumber(agent.max_concurrent);
   const held = toNumber(agent.load);
   tr.dataset.email = email;
   tr.dataset.agentId = String(agent.id);
   tr.dataset.status = status;
+  tr.dataset.disabled = String(disabled);
   tr.classList.toggle('is-offline', status === 'offline');
+  tr.classList.toggle('is-disabled', disabled);
   parts.avatar.textContent = initials(name);
   parts.avatar.style.background = avatarColour(agent.id || name);
   parts.nameText.textContent = name;
@@ -492,8 +590,12 @@ function renderRow(row, agent) {
   parts.emailCell.title = email;
   parts.role.dataset.role = role;
   parts.role.textContent = t(`role.${role}`);
-  parts.status.dataset.status = status;
-  parts.statusText.textContent = t(`status.${status}`);
+  parts.status.dataset.status = disabled ? 'disabled' : status;
+  parts.status.classList.toggle('pill', disabled);
+  parts.status.classList.toggle('status-disabled', disabled);
+  parts.statusText.textContent = disabled ? t('admin.agents.disabled') : t(`status.${status}`);
+  parts.edit.textContent = t('admin.agents.edit');
+  parts.edit.setAttribute('aria-label', t('admin.agents.editLabel', { name }));
   parts.loadText.textContent = `${held} / ${max}`;
   parts.load.title = t('admin.agents.load', { load: held, max });
   const ratio = max > 0 ? Math.min(1, held / max) : 0;
@@ -512,6 +614,15 @@ function renderRow(row, agent) {
   if (parts.departmentsCell.dataset.signature !== signature) {
     parts.departmentsCell.replaceChildren(...chips);
     parts.departmentsCell.dataset.signature = signature;
+  }
+
+  const skills = Array.isArray(agent.skills) ? agent.skills.map(String) : [];
+  const skillSignature = skills.join('\u0000') || '\u0001';
+  if (parts.skillsCell.dataset.signature !== skillSignature) {
+    const skillChips = skills.map((skill) => el('span', { class: 'chip chip-skill' }, skill));
+    if (!skillChips.length) skillChips.push(el('span', { class: 'chip chip-muted' }, '—'));
+    parts.skillsCell.replaceChildren(...skillChips);
+    parts.skillsCell.dataset.signature = skillSignature;
   }
 }
 
@@ -548,14 +659,26 @@ function renderDepartments() {
     const li = el('li', { class: 'department-item', 'data-testid': 'department-item', 'data-department-id': department.id });
     const mark = el('span', { class: 'department-mark', 'aria-hidden': 'true' }, initials(department.name).slice(0, 1));
     mark.style.background = avatarColour(department.id);
-    const name = el('span', { class: 'department-name' }, department.name);
+    li.dataset.strategy = department.strategy;
+    li.dataset.stickyWindowSecs = String(department.sticky_window_secs);
+    li.dataset.requiredSkills = department.required_skills.join(',');
+    const body = el('span', { class: 'department-body' });
+    const name = el('span', { class: 'department-name', 'data-testid': 'department-item-name' }, department.name);
     name.title = department.name;
     const count = members.get(department.id) ?? 0;
-    const meta = el('span', { class: 'department-meta' }, count === 1 ? t('admin.departments.members.one') : t('admin.departments.members.other', { count }));
-    li.append(mark, name, meta);
+    const details = [count === 1 ? t('admin.departments.members.one') : t('admin.departments.members.other', { count }), t(`strategy.${department.strategy}`)];
+    if (department.sticky_window_secs > 0) details.push(t('admin.dept.stickyShort', { duration: formatWindow(department.sticky_window_secs) }));
+    if (department.required_skills.length) details.push(t('admin.dept.skillsShort', { skills: department.required_skills.join(', ') }));
+    const detailText = el('span', { class: 'department-details', 'data-testid': 'department-details' }, details.join(' · '));
+    detailText.title = details.join(' · ');
+    body.append(name, detailText);
+    const edit = el('button', { type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': 'department-edit' }, t('admin.agents.edit'));
+    edit.setAttribute('aria-label', t('admin.dept.editLabel', { name: department.name }));
+    edit.addEventListener('click', () => openDepartmentDialog(department.id, edit));
+    li.append(mark, body, edit);
     return li;
   });
-  const signature = items.map((item) => `${item.dataset.departmentId}\u0001${item.textContent}`).join('\u0000');
+  const signature = items.map((item) => `${item.dataset.departmentId}\u0001${item.textContent}\u0001${item.dataset.requiredSkills}`).join('\u0000');
   if (ui.departments.dataset.signature !== signature) {
     ui.departments.replaceChildren(...items);
     ui.departments.dataset.signature = signature;
@@ -566,20 +689,24 @@ function renderDepartments() {
   ui.departmentsEmpty.hidden = !empty;
 }
 
-/** Department checkboxes in the new-agent form; ticks survive a refresh of the list. */
-function renderAgentDepartments() {
-  const checked = new Set([...ui.agentDepartments.querySelectorAll('input:checked')].map((input) => input.value));
+/** Department checkboxes of an agent form; ticks survive a refresh of the list. */
+function renderDepartmentChecks(container, hint, testId, ticked) {
+  const checked = ticked ?? new Set([...container.querySelectorAll('input:checked')].map((input) => input.value));
   const options = store.departments.map((department) => {
     const label = el('label', { class: 'check' });
-    const input = el('input', { type: 'checkbox', name: 'department_ids', 'data-testid': 'agent-department' });
+    const input = el('input', { type: 'checkbox', name: 'department_ids', 'data-testid': testId });
     input.value = department.id;
     input.checked = checked.has(department.id);
     label.append(input, el('span', {}, department.name));
     return label;
   });
-  ui.agentDepartments.replaceChildren(...options);
-  ui.agentDepartments.hidden = !options.length;
-  ui.agentDepartmentsHint.textContent = options.length ? t('admin.form.departmentsHint') : t('admin.form.noDepartments');
+  container.replaceChildren(...options);
+  container.hidden = !options.length;
+  hint.textContent = options.length ? t('admin.form.departmentsHint') : t('admin.form.noDepartments');
+}
+
+function renderAgentDepartments() {
+  renderDepartmentChecks(ui.agentDepartments, ui.agentDepartmentsHint, 'agent-department');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -650,6 +777,7 @@ const FIELD_INPUTS = {
   password: () => ui.agentPassword,
   role: () => ui.agentRole,
   max_concurrent: () => ui.agentMax,
+  skills: () => ui.agentSkills,
   department_ids: () => ui.agentDepartments.querySelector('input') ?? ui.agentDepartments,
 };
 const FIELD_LABELS = {
@@ -658,6 +786,7 @@ const FIELD_LABELS = {
   password: 'admin.form.password',
   role: 'admin.form.role',
   max_concurrent: 'admin.form.max',
+  skills: 'admin.form.skills',
   department_ids: 'admin.form.departments',
 };
 
@@ -704,9 +833,11 @@ function readAgentForm() {
   if ([...password].length < MIN_PASSWORD_LEN) return void setAgentError(() => t('admin.form.error.password'), 'password');
   if (new TextEncoder().encode(password).length > MAX_FIELD_LEN) return void setAgentError(() => t('admin.form.error.tooLong', { field: t('admin.form.password') }), 'password');
   if (!maxText || !Number.isInteger(max) || max < 1 || max > MAX_CONCURRENT_LIMIT) return void setAgentError(() => t('admin.form.error.max'), 'max_concurrent');
-  const role = ui.agentRole.value === 'admin' ? 'admin' : 'agent';
+  const parsed = parseSkills(ui.agentSkills.value);
+  if (parsed.error) return void setAgentError(() => t(parsed.error), 'skills');
+  const role = ROLES.includes(ui.agentRole.value) ? ui.agentRole.value : 'agent';
   const department_ids = [...ui.agentDepartments.querySelectorAll('input:checked')].map((input) => input.value);
-  return { name, email, password, role, max_concurrent: max, department_ids };
+  return { name, email, password, role, max_concurrent: max, skills: parsed.skills, department_ids };
 }
 
 async function createAgent(event) {
@@ -769,6 +900,364 @@ function showAgentFailure(error) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Shared by the edit dialogs: errors next to a form, server failures read as field errors
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An error line of a form: `set(text, field)` shows `text()` (a function, so that it follows a
+ * language switch) and marks the field's input (from `inputs`) invalid and focused.
+ */
+function formError(node, inputs) {
+  let text = null;
+  let marked = null;
+  function set(next, field) {
+    text = next;
+    node.textContent = next ? next() : '';
+    node.hidden = !next;
+    marked?.removeAttribute('aria-invalid');
+    marked = field ? inputs[field]?.() ?? null : null;
+    if (marked) {
+      marked.setAttribute('aria-invalid', 'true');
+      marked.focus();
+    }
+  }
+  return {
+    set,
+    retranslate: () => {
+      if (text) node.textContent = text();
+    },
+    get shown() {
+      return Boolean(text);
+    },
+  };
+}
+
+/**
+ * Reads a failed call as { text, field }: the server's `invalid_argument` messages start with
+ * the field name ("max_concurrent: must be …"); `gone` is the text for a 404.
+ */
+function readFailure(error, labels, gone) {
+  if (!(error instanceof ApiFailure)) return { text: () => t('login.failed') };
+  if (error.status === 404) return { text: gone };
+  const message = String(error.message || '');
+  const match = /^([a-z_]+):\s*(.*)$/s.exec(message);
+  if (error.code === 'invalid_argument' && match && labels[match[1]]) {
+    const [, field, detail] = match;
+    return { text: () => t('admin.form.error.field', { field: t(labels[field]), message: detail }), field };
+  }
+  if (error.code === 'invalid_argument' && message) return { text: () => message };
+  if (error.code === 'rate_limited') return { text: () => t('admin.error.rateLimited') };
+  return { text: () => t('error.generic') };
+}
+
+/** Closing a dialog gives the focus back to the button that opened it (if it is still there). */
+function returnFocus(button, fallback) {
+  (button?.isConnected ? button : fallback).focus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agents: the edit dialog and password reset
+// ---------------------------------------------------------------------------------------------
+
+let editing = null; // { id, original, opener }
+
+const editError = formError(ui.edit.error, {
+  name: () => ui.edit.name,
+  role: () => ui.edit.role,
+  max_concurrent: () => ui.edit.max,
+  skills: () => ui.edit.skills,
+  department_ids: () => ui.edit.departments.querySelector('input') ?? ui.edit.departments,
+  disabled: () => ui.edit.disabled,
+});
+const passwordError = formError(ui.edit.passwordError, { password: () => ui.edit.password });
+let passwordDoneText = null;
+
+const EDIT_LABELS = {
+  name: 'admin.form.name',
+  role: 'admin.form.role',
+  max_concurrent: 'admin.form.max',
+  skills: 'admin.form.skills',
+  department_ids: 'admin.form.departments',
+  password: 'admin.form.password',
+  new_password: 'admin.form.password',
+};
+
+function agentSettings(agent) {
+  return {
+    name: String(agent.name ?? ''),
+    role: ROLES.includes(agent.role) ? agent.role : 'agent',
+    max_concurrent: toNumber(agent.max_concurrent),
+    skills: Array.isArray(agent.skills) ? agent.skills.map(String) : [],
+    department_ids: Array.isArray(agent.department_ids) ? agent.department_ids.map(String) : [],
+    disabled: agent.disabled === true,
+  };
+}
+
+function setPasswordDone(text) {
+  passwordDoneText = text;
+  ui.edit.passwordDone.textContent = text ? text() : '';
+  ui.edit.passwordDone.hidden = !text;
+}
+
+function openEditDialog(id, opener) {
+  const agent = store.agents?.find((known) => known.id === id);
+  if (!agent) return;
+  const original = agentSettings(agent);
+  editing = { id, original, opener, email: String(agent.email ?? '') };
+  ui.edit.form.reset();
+  ui.edit.email.textContent = editing.email;
+  ui.edit.name.value = original.name;
+  ui.edit.role.value = original.role;
+  ui.edit.max.value = String(original.max_concurrent);
+  ui.edit.skills.value = original.skills.join(', ');
+  ui.edit.disabled.checked = original.disabled;
+  renderDepartmentChecks(ui.edit.departments, ui.edit.departmentsHint, 'edit-department', new Set(original.department_ids));
+  // Signing yourself out of your own dashboard (or out of the admin role) is never what was meant.
+  const self = id === store.agent?.id;
+  ui.edit.role.disabled = self;
+  ui.edit.disabled.disabled = self;
+  ui.edit.selfHint.textContent = self ? t('admin.edit.selfHint') : '';
+  ui.edit.selfHint.hidden = !self;
+  editError.set(null);
+  passwordError.set(null);
+  setPasswordDone(null);
+  ui.edit.password.value = '';
+  setBusy(ui.edit.submit, false, 'admin.edit.submit');
+  setBusy(ui.edit.passwordSubmit, false, 'admin.password.submit');
+  if (!ui.edit.dialog.open) ui.edit.dialog.showModal();
+  ui.edit.name.focus();
+}
+
+function setBusy(button, busy, idleKey, busyKey) {
+  button.disabled = busy;
+  button.textContent = busy ? t(busyKey) : t(idleKey);
+}
+
+/** Checks the edit form; returns the changed fields (possibly none), or null after showing why not. */
+function readEditForm() {
+  const name = ui.edit.name.value.trim();
+  const maxText = ui.edit.max.value.trim();
+  const max = Number(maxText);
+  if (!name) return void editError.set(() => t('admin.form.error.name'), 'name');
+  if ([...name].length > MAX_FIELD_LEN) return void editError.set(() => t('admin.form.error.tooLong', { field: t('admin.form.name') }), 'name');
+  if (!maxText || !Number.isInteger(max) || max < 1 || max > MAX_CONCURRENT_LIMIT) return void editError.set(() => t('admin.form.error.max'), 'max_concurrent');
+  const parsed = parseSkills(ui.edit.skills.value);
+  if (parsed.error) return void editError.set(() => t(parsed.error), 'skills');
+  const role = ROLES.includes(ui.edit.role.value) ? ui.edit.role.value : 'agent';
+  const departmentIds = [...ui.edit.departments.querySelectorAll('input:checked')].map((input) => input.value);
+  const { original } = editing;
+  const changes = {};
+  if (name !== original.name) changes.name = name;
+  if (role !== original.role) changes.role = role;
+  if (max !== original.max_concurrent) changes.max_concurrent = max;
+  if (!sameList(parsed.skills, original.skills)) changes.skills = parsed.skills;
+  if (!sameList(departmentIds, original.department_ids)) changes.department_ids = departmentIds;
+  if (ui.edit.disabled.checked !== original.disabled) changes.disabled = ui.edit.disabled.checked;
+  return changes;
+}
+
+async function saveAgentChanges(event) {
+  event.preventDefault();
+  if (!editing || ui.edit.submit.disabled) return;
+  const changes = readEditForm();
+  if (!changes) return;
+  if (!Object.keys(changes).length) {
+    closeEditDialog();
+    return;
+  }
+  editError.set(null);
+  setBusy(ui.edit.submit, true, 'admin.edit.submit', 'admin.edit.saving');
+  const { id } = editing;
+  try {
+    const answer = await api('PATCH', `/v1/admin/agents/${encodeURIComponent(id)}`, changes);
+    const updated = answer?.agent;
+    if (updated?.id && store.agents) {
+      // Shown at once; load and live status come with the next poll.
+      store.agents = store.agents.map((agent) => (agent.id === updated.id ? { ...agent, ...updated } : agent));
+    }
+    const name = updated?.name ?? changes.name ?? editing.original.name;
+    closeEditDialog();
+    renderAgents();
+    renderDepartments();
+    if (changes.disabled === true) showToast(t('admin.edit.disabledDone', { name }));
+    else if (changes.disabled === false) showToast(t('admin.edit.enabledDone', { name }));
+    else showToast(t('admin.edit.saved', { name }));
+    poll();
+  } catch (error) {
+    if (handledAuthFailure(error)) return;
+    const failure = readFailure(error, EDIT_LABELS, () => t('admin.edit.gone'));
+    editError.set(failure.text, failure.field);
+    if (failure.field === 'department_ids' || error?.status === 404) poll(); // the lists are out of date
+  } finally {
+    if (ui.edit.dialog.open) setBusy(ui.edit.submit, false, 'admin.edit.submit');
+  }
+}
+
+async function resetPassword() {
+  if (!editing || ui.edit.passwordSubmit.disabled) return;
+  const password = ui.edit.password.value;
+  setPasswordDone(null);
+  if ([...password].length < MIN_PASSWORD_LEN) return void passwordError.set(() => t('admin.form.error.password'), 'password');
+  if (new TextEncoder().encode(password).length > MAX_FIELD_LEN) return void passwordError.set(() => t('admin.form.error.tooLong', { field: t('admin.form.password') }), 'password');
+  passwordError.set(null);
+  setBusy(ui.edit.passwordSubmit, true, 'admin.password.submit', 'admin.password.saving');
+  const { id, original } = editing;
+  try {
+    await api('POST', `/v1/admin/agents/${encodeURIComponent(id)}/password`, { password });
+    ui.edit.password.value = '';
+    const name = original.name;
+    setPasswordDone(() => t('admin.password.done', { name }));
+  } catch (error) {
+    if (handledAuthFailure(error)) return;
+    const failure = readFailure(error, EDIT_LABELS, () => t('admin.edit.gone'));
+    passwordError.set(failure.text, failure.field ? 'password' : null);
+  } finally {
+    if (ui.edit.dialog.open) setBusy(ui.edit.passwordSubmit, false, 'admin.password.submit');
+  }
+}
+
+function closeEditDialog() {
+  if (ui.edit.dialog.open) ui.edit.dialog.close();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Departments: the new/edit dialog with routing settings
+// ---------------------------------------------------------------------------------------------
+
+let editingDepartment = null; // { id (null: new), original, opener }
+
+const deptError = formError(ui.dept.error, {
+  name: () => ui.dept.name,
+  strategy: () => ui.dept.strategy,
+  sticky_window_secs: () => ui.dept.sticky,
+  required_skills: () => ui.dept.skills,
+});
+
+const DEPT_LABELS = {
+  name: 'admin.dept.name',
+  strategy: 'admin.dept.strategy',
+  sticky_window_secs: 'admin.dept.sticky',
+  required_skills: 'admin.dept.skills',
+};
+
+/** Shows a window in seconds as amount + unit (the largest unit that divides it). */
+function fillWindow(seconds) {
+  const unit = seconds === 0 ? 60 : [86_400, 3_600, 60, 1].find((size) => seconds % size === 0);
+  ui.dept.stickyUnit.value = String(unit);
+  ui.dept.sticky.value = String(seconds / unit);
+}
+
+function renderDepartmentDialog() {
+  const isNew = !editingDepartment?.id;
+  ui.dept.title.textContent = isNew ? t('admin.dept.newTitle') : t('admin.dept.editTitle');
+  if (!ui.dept.submit.disabled) ui.dept.submit.textContent = isNew ? t('admin.dept.create') : t('admin.edit.submit');
+  ui.dept.strategyHint.textContent = t(`strategy.${ui.dept.strategy.value}.hint`);
+}
+
+function openDepartmentDialog(id, opener) {
+  const department = id ? store.departments.find((known) => known.id === id) : null;
+  if (id && !department) return;
+  const original = department
+    ? { name: department.name, strategy: department.strategy, sticky_window_secs: department.sticky_window_secs, required_skills: department.required_skills }
+    : { name: '', strategy: 'least_loaded', sticky_window_secs: 0, required_skills: [] };
+  editingDepartment = { id: id ?? null, original, opener };
+  ui.dept.form.reset();
+  ui.dept.name.value = original.name;
+  ui.dept.strategy.value = original.strategy;
+  fillWindow(original.sticky_window_secs);
+  ui.dept.skills.value = original.required_skills.join(', ');
+  deptError.set(null);
+  ui.dept.submit.disabled = false;
+  renderDepartmentDialog();
+  if (!ui.dept.dialog.open) ui.dept.dialog.showModal();
+  ui.dept.name.focus();
+}
+
+function readDepartmentForm() {
+  const name = ui.dept.name.value.trim();
+  if (!name) return void deptError.set(() => t('admin.departments.missing'), 'name');
+  if ([...name].length > MAX_FIELD_LEN) return void deptError.set(() => t('admin.form.error.tooLong', { field: t('admin.dept.name') }), 'name');
+  if (store.departments.some((department) => department.name === name && department.id !== editingDepartment.id)) {
+    return void deptError.set(() => t('admin.departments.duplicate'), 'name');
+  }
+  const strategy = STRATEGIES.includes(ui.dept.strategy.value) ? ui.dept.strategy.value : 'least_loaded';
+  const amountText = ui.dept.sticky.value.trim();
+  const amount = amountText === '' ? 0 : Number(amountText);
+  const seconds = amount * Number(ui.dept.stickyUnit.value);
+  if (!Number.isInteger(amount) || amount < 0 || !Number.isInteger(seconds) || seconds > MAX_STICKY_SECS) {
+    return void deptError.set(() => t('admin.dept.error.sticky'), 'sticky_window_secs');
+  }
+  const parsed = parseSkills(ui.dept.skills.value);
+  if (parsed.error) return void deptError.set(() => t(parsed.error), 'required_skills');
+  return { name, strategy, sticky_window_secs: seconds, required_skills: parsed.skills };
+}
+
+async function saveDepartment(event) {
+  event.preventDefault();
+  if (!editingDepartment || ui.dept.submit.disabled) return;
+  const settings = readDepartmentForm();
+  if (!settings) return;
+  const { id, original } = editingDepartment;
+  let body = settings;
+  if (id) {
+    body = {};
+    if (settings.name !== original.name) body.name = settings.name;
+    if (settings.strategy !== original.strategy) body.strategy = settings.strategy;
+    if (settings.sticky_window_secs !== original.sticky_window_secs) body.sticky_window_secs = settings.sticky_window_secs;
+    if (!sameList(settings.required_skills, original.required_skills)) body.required_skills = settings.required_skills;
+    if (!Object.keys(body).length) {
+      closeDepartmentDialog();
+      return;
+    }
+  }
+  deptError.set(null);
+  setBusy(ui.dept.submit, true, id ? 'admin.edit.submit' : 'admin.dept.create', id ? 'admin.edit.saving' : 'admin.departments.adding');
+  try {
+    const answer = id
+      ? await api('PATCH', `/v1/admin/departments/${encodeURIComponent(id)}`, body)
+      : await api('POST', '/v1/admin/departments', body);
+    const department = answer?.department;
+    if (department?.id) setDepartments([...store.departments.filter((known) => known.id !== department.id), department]);
+    closeDepartmentDialog();
+    renderDepartments();
+    renderAgents();
+    const name = department?.name ?? settings.name;
+    showToast(id ? t('admin.dept.saved', { name }) : t('admin.departments.added', { name }));
+  } catch (error) {
+    if (handledAuthFailure(error)) return;
+    const message = String(error?.message || '');
+    if (error instanceof ApiFailure && (error.code === 'already_exists' || /name exists|already exists/i.test(message))) {
+      deptError.set(() => t('admin.departments.duplicate'), 'name');
+      return;
+    }
+    const failure = readFailure(error, DEPT_LABELS, () => t('admin.dept.gone'));
+    deptError.set(failure.text, failure.field);
+    if (error?.status === 404) poll();
+  } finally {
+    if (ui.dept.dialog.open) {
+      ui.dept.submit.disabled = false;
+      renderDepartmentDialog();
+    }
+  }
+}
+
+function closeDepartmentDialog() {
+  if (ui.dept.dialog.open) ui.dept.dialog.close();
+}
+
+/** A click on the backdrop closes a dialog; a text selection that merely ends outside does not. */
+function closeOnBackdrop(dialog, busy) {
+  let pressed = false;
+  dialog.addEventListener('pointerdown', (event) => {
+    pressed = event.target === dialog;
+  });
+  dialog.addEventListener('click', (event) => {
+    if (event.target === dialog && pressed && !busy()) dialog.close();
+    pressed = false;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Wiring
 // ---------------------------------------------------------------------------------------------
 
@@ -794,6 +1283,56 @@ ui.dialog.addEventListener('click', (event) => {
   pressedOnBackdrop = false;
 });
 ui.departmentForm.addEventListener('submit', addDepartment);
+ui.newDepartment.addEventListener('click', () => openDepartmentDialog(null, ui.newDepartment));
+
+ui.edit.form.addEventListener('submit', saveAgentChanges);
+// A changed value may be the fix: the old complaint goes until the next save says otherwise.
+for (const input of [ui.edit.name, ui.edit.role, ui.edit.max, ui.edit.skills, ui.edit.disabled, ui.edit.departments]) {
+  input.addEventListener(input === ui.edit.departments ? 'change' : 'input', () => {
+    if (editError.shown) editError.set(null);
+  });
+}
+ui.edit.cancel.addEventListener('click', closeEditDialog);
+ui.edit.close.addEventListener('click', closeEditDialog);
+ui.edit.passwordSubmit.addEventListener('click', resetPassword);
+ui.edit.password.addEventListener('keydown', (event) => {
+  // Enter in the password box sets the password; it must not save the other fields instead.
+  if (event.key === 'Enter' && !event.isComposing) {
+    event.preventDefault();
+    resetPassword();
+  }
+});
+ui.edit.password.addEventListener('input', () => {
+  if (passwordError.shown) passwordError.set(null);
+  if (passwordDoneText) setPasswordDone(null);
+});
+ui.edit.dialog.addEventListener('close', () => {
+  ui.edit.password.value = ''; // never keep a typed password around
+  const opener = editing?.opener;
+  editing = null;
+  editError.set(null);
+  passwordError.set(null);
+  setPasswordDone(null);
+  returnFocus(opener, ui.newAgent);
+});
+closeOnBackdrop(ui.edit.dialog, () => ui.edit.submit.disabled || ui.edit.passwordSubmit.disabled);
+
+ui.dept.form.addEventListener('submit', saveDepartment);
+for (const input of [ui.dept.name, ui.dept.strategy, ui.dept.sticky, ui.dept.stickyUnit, ui.dept.skills]) {
+  input.addEventListener('input', () => {
+    if (deptError.shown) deptError.set(null);
+  });
+}
+ui.dept.cancel.addEventListener('click', closeDepartmentDialog);
+ui.dept.close.addEventListener('click', closeDepartmentDialog);
+ui.dept.strategy.addEventListener('change', renderDepartmentDialog);
+ui.dept.dialog.addEventListener('close', () => {
+  const opener = editingDepartment?.opener;
+  editingDepartment = null;
+  deptError.set(null);
+  returnFocus(opener, ui.newDepartment);
+});
+closeOnBackdrop(ui.dept.dialog, () => ui.dept.submit.disabled);
 ui.departmentName.addEventListener('input', () => {
   if (departmentErrorText) setDepartmentError(null);
 });
@@ -809,6 +1348,19 @@ onLanguageChange(() => {
   if (!ui.agentSubmit.disabled) ui.agentSubmit.textContent = t('admin.form.submit');
   if (!ui.departmentSubmit.disabled) ui.departmentSubmit.textContent = t('admin.departments.add');
   renderAgentDepartments();
+  if (ui.edit.dialog.open) {
+    renderDepartmentChecks(ui.edit.departments, ui.edit.departmentsHint, 'edit-department');
+    editError.retranslate();
+    passwordError.retranslate();
+    if (passwordDoneText) ui.edit.passwordDone.textContent = passwordDoneText();
+    if (editing?.id === store.agent?.id) ui.edit.selfHint.textContent = t('admin.edit.selfHint');
+    if (!ui.edit.submit.disabled) ui.edit.submit.textContent = t('admin.edit.submit');
+    if (!ui.edit.passwordSubmit.disabled) ui.edit.passwordSubmit.textContent = t('admin.password.submit');
+  }
+  if (ui.dept.dialog.open) {
+    renderDepartmentDialog();
+    deptError.retranslate();
+  }
   renderAll();
 });
 

@@ -1,8 +1,10 @@
 // Switchboard agent console.
 //
 // One WebSocket (`/v1/agent/ws`, protocol v1 in docs/protocol.md) carries everything live; the
-// waiting queue is polled over REST. Nothing is trusted to survive a disconnect: after every
-// reconnect the console re-sends `resume` for each conversation it shows with the last seq it
+// waiting queue is polled over REST (every 3 s, and at once after a claim or an assignment). A
+// waiting conversation is taken with `claim`; refusals come back as `error` frames that name no
+// conversation, so the console keeps one claim in flight at a time and reads a claim code as its
+// answer. Nothing is trusted to survive a disconnect: after every reconnect the console re-sends `resume` for each conversation it shows with the last seq it
 // has shown, and re-sends unacknowledged replies with their original client_msg_id, so the
 // server deduplicates them. Messages are keyed by (conversation_id, seq) and shown in seq order.
 // User text is only ever inserted with textContent.
@@ -44,6 +46,10 @@ const TYPING_THROTTLE_MS = 2_000;
 const TYPING_IDLE_MS = 3_000;
 const REMOTE_TYPING_TIMEOUT_MS = 8_000;
 const TOAST_MS = 6_000;
+// A claim is answered by `assigned` or an `error`; past this, stop waiting and look at the queue.
+const CLAIM_TIMEOUT_MS = 10_000;
+/** `error` codes that answer a `claim` (docs/protocol.md §6). */
+const CLAIM_CODES = new Set(['already_assigned', 'at_capacity', 'not_in_department', 'not_available', 'conversation_closed', 'conversation_not_found']);
 // The server drops frames beyond 20/s (burst 40) per socket. Staying below that means a burst of
 // `resume`s after a reconnect, or fast replies, queue here instead of being lost.
 const SEND_RATE_PER_SEC = 15;
@@ -87,6 +93,7 @@ const store = {
   openId: null,
   queue: [],
   queueState: 'idle', // idle | ok | error
+  claim: null, // { id, timer }: the one claim waiting for its answer
 };
 
 /** Own messages by client_msg_id, to match acks, echoes and errors. */
@@ -237,6 +244,9 @@ function resetConsole() {
   store.openId = null;
   store.queue = [];
   store.queueState = 'idle';
+  endClaim();
+  queueItems.clear();
+  ui.queue.replaceChildren();
   store.status = 'offline';
   store.pendingStatus = null;
   ui.conversations.replaceChildren();
@@ -378,6 +388,10 @@ function detachSocket() {
     setRemoteTyping(conversation, null);
   }
   resetTyping();
+  if (store.claim) {
+    endClaim(); // its answer went with the socket; the queue after the reconnect tells the rest
+    renderQueue();
+  }
 }
 
 /** Logging out: close for good. */
@@ -533,16 +547,22 @@ function onAssigned(frame) {
   conversation.lastActivity = Date.now();
   conversation.replaying = false; // its messages follow from seq 1, live
   if (conversation.readSeq == null) conversation.readSeq = readPositions()[view.id] ?? 0;
-  // It has left the queue; don't wait for the next poll to say so.
+  const claimed = store.claim?.id === view.id;
+  if (claimed) endClaim();
+  // It has left the queue; don't wait for the next poll to say so, and ask for the rest now.
   store.queue = store.queue.filter((entry) => entry.conversation_id !== view.id);
   renderQueue();
-  // Nothing (writable) open: show the new one right away.
-  if (!store.openId || !isMine(store.conversations.get(store.openId) ?? {})) {
+  refreshQueue();
+  if (claimed) {
+    // Taken on purpose: open it and put the cursor in the reply box.
+    openConversation(view.id, { focus: true });
+  } else if (!store.openId || !isMine(store.conversations.get(store.openId) ?? {})) {
+    // Nothing (writable) open: show the new one right away.
     openConversation(view.id, { focus: false });
     if (document.hidden) hiddenAttention += 1;
   }
   renderConversationList();
-  notify();
+  if (!claimed) notify();
 }
 
 function onMessage(frame) {
@@ -695,6 +715,14 @@ function onError(frame) {
   }
   lastErrorCode = code;
   if (code === 'invalid_token' || code === 'auth_required') return; // the 1008 close follows
+  if (store.claim && CLAIM_CODES.has(code)) {
+    // Errors carry no conversation id; with one claim in flight, a claim code is its answer.
+    endClaim();
+    renderQueue();
+    showToast(t(`claim.error.${code}`));
+    refreshQueue();
+    return;
+  }
   if (store.pendingStatus) {
     // Our availability change was refused: show what the server still has.
     store.pendingStatus = null;
@@ -809,6 +837,13 @@ function stopQueuePolling() {
   queueAbort = null;
 }
 
+/** Polls now instead of at the next tick (after a claim or an assignment). */
+function refreshQueue() {
+  if (!socketReady()) return;
+  stopQueuePolling();
+  pollQueue();
+}
+
 async function pollQueue() {
   if (!store.token || !socketReady()) return;
   const controller = new AbortController();
@@ -856,29 +891,69 @@ function renderConnection() {
   ui.connection.title = `${t('connection.label')}: ${t(`connection.${store.connection}`)}`;
   ui.status.disabled = !socketReady();
   renderComposerState();
+  renderQueue();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rendering: queue and conversation list
 // ---------------------------------------------------------------------------------------------
 
+// Queue items are kept per conversation and updated in place, so a poll every 3 s neither
+// flickers nor takes the keyboard focus away from a Take button.
+const queueItems = new Map(); // conversation id → { li, title, details, take }
+
+function buildQueueItem(id) {
+  const li = el('li', { class: 'queue-item', 'data-testid': 'queue-item', 'data-conversation-id': id });
+  const icon = el('span', { class: 'queue-icon', 'aria-hidden': 'true' });
+  const body = el('div', { class: 'item-body' });
+  const title = el('span', { class: 'item-title', 'data-testid': 'queue-title' });
+  const details = el('span', { class: 'item-preview' });
+  body.append(title, details);
+  const take = el('button', { type: 'button', class: 'btn btn-outline btn-small take-button', 'data-testid': 'queue-take' });
+  take.addEventListener('click', () => claim(id));
+  li.append(icon, body, take);
+  const item = { li, title, details, take };
+  queueItems.set(id, item);
+  return item;
+}
+
+function renderQueueItem(item, entry) {
+  const id = String(entry.conversation_id);
+  const who = entry.visitor_id ? t('visitor.short', { id: shortId(entry.visitor_id) }) : t('queue.visitor', { id: shortId(id) });
+  item.title.textContent = who;
+  const details = [];
+  if (typeof entry.enqueued_at === 'number') details.push(t('queue.waiting', { duration: formatDuration(Date.now() - entry.enqueued_at * 1000) }));
+  if (entry.department_id) details.push(t('queue.department', { id: shortId(entry.department_id) }));
+  item.details.textContent = details.join(' · ');
+  const pending = store.claim?.id === id;
+  const busy = Boolean(store.claim) || !socketReady();
+  item.li.classList.toggle('is-claiming', pending);
+  item.take.textContent = pending ? t('queue.taking') : t('queue.take');
+  // aria-disabled rather than disabled: a disabled button drops the keyboard focus, and the
+  // focus should still be there when a refusal comes back.
+  item.take.setAttribute('aria-disabled', String(busy));
+  item.take.setAttribute('aria-label', t('queue.takeLabel', { name: who }));
+  if (pending) item.take.setAttribute('aria-busy', 'true');
+  else item.take.removeAttribute('aria-busy');
+}
+
 function renderQueue() {
-  const entries = store.queue;
+  const entries = store.queue.filter((entry) => entry && entry.conversation_id);
   ui.queueCount.textContent = String(entries.length);
   ui.queueCount.hidden = entries.length === 0;
-  const items = entries.map((entry) => {
-    const item = el('li', { class: 'queue-item', 'data-testid': 'queue-item', 'data-conversation-id': String(entry.conversation_id ?? '') });
-    const icon = el('span', { class: 'queue-icon', 'aria-hidden': 'true' });
-    const body = el('div', { class: 'item-body' });
-    body.appendChild(el('span', { class: 'item-title' }, t('queue.visitor', { id: shortId(entry.conversation_id) })));
-    const details = [];
-    if (typeof entry.enqueued_at === 'number') details.push(t('queue.waiting', { duration: formatDuration(Date.now() - entry.enqueued_at * 1000) }));
-    if (entry.department_id) details.push(t('queue.department', { id: shortId(entry.department_id) }));
-    body.appendChild(el('span', { class: 'item-preview' }, details.join(' · ')));
-    item.append(icon, body);
-    return item;
+  const seen = new Set();
+  const wanted = entries.map((entry) => {
+    const id = String(entry.conversation_id);
+    seen.add(id);
+    const item = queueItems.get(id) ?? buildQueueItem(id);
+    renderQueueItem(item, entry);
+    return item.li;
   });
-  ui.queue.replaceChildren(...items);
+  for (const id of [...queueItems.keys()]) if (!seen.has(id)) queueItems.delete(id);
+  const focused = ui.queue.contains(document.activeElement);
+  syncChildren(ui.queue, wanted);
+  // The focused item left the queue (taken by us or someone else): keep the keyboard in the list.
+  if (focused && !ui.queue.contains(document.activeElement)) ui.queue.querySelector('button')?.focus();
   let emptyText = '';
   if (store.queueState === 'error') emptyText = t('queue.unavailable');
   else if (!entries.length) emptyText = t('queue.empty');
@@ -886,6 +961,32 @@ function renderQueue() {
   ui.queueEmpty.textContent = emptyText;
   ui.queueEmpty.hidden = !emptyText;
   ui.queueEmpty.classList.toggle('list-hint', entries.length > 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claiming a waiting conversation
+// ---------------------------------------------------------------------------------------------
+
+/** Sends `claim`; the answer is `assigned` (see onAssigned) or a claim error (see onError). */
+function claim(id) {
+  if (store.claim) return; // one at a time: the buttons say so (aria-disabled)
+  if (!socketReady() || !send({ type: 'claim', conversation_id: id })) {
+    showToast(t('error.unavailable'));
+    return;
+  }
+  const timer = setTimeout(() => {
+    if (store.claim?.timer !== timer) return;
+    endClaim();
+    renderQueue();
+    refreshQueue();
+  }, CLAIM_TIMEOUT_MS);
+  store.claim = { id, timer };
+  renderQueue();
+}
+
+function endClaim() {
+  if (store.claim) clearTimeout(store.claim.timer);
+  store.claim = null;
 }
 
 function sortedConversations() {

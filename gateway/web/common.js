@@ -175,7 +175,8 @@ export function createLoginForm(ui, { onSession, beforeSubmit }) {
         return;
       }
       const code = body?.error?.code;
-      setError(response.status === 401 || code === 'invalid_credentials' || response.status === 400 ? 'login.invalid' : 'login.failed');
+      if (response.status === 403 || code === 'forbidden') setError('login.disabled'); // right password, disabled account
+      else setError(response.status === 401 || code === 'invalid_credentials' || response.status === 400 ? 'login.invalid' : 'login.failed');
     } catch {
       setError('login.failed');
     } finally {

@@ -70,6 +70,11 @@
       'status.assigned': '{name} is here to help',
       'status.assignedAnon': 'An agent is here to help',
       'status.closed': 'This conversation has ended',
+      'queue.place': 'You are #{position} in line',
+      'queue.placeWait': 'You are #{position} in line · {wait}',
+      'wait.underMinute': 'less than a minute',
+      'wait.minutes': 'about {n} min',
+      'wait.hours': 'about {n} h',
       greetingTitle: 'Hi there',
       greetingBody: 'Ask us anything — a real person will answer right here.',
       typing: '{name} is typing…',
@@ -116,6 +121,11 @@
       'status.assigned': '{name} 正在为您服务',
       'status.assignedAnon': '客服正在为您服务',
       'status.closed': '本次对话已结束',
+      'queue.place': '您当前排在第 {position} 位',
+      'queue.placeWait': '您当前排在第 {position} 位 · 预计等待{wait}',
+      'wait.underMinute': '不到 1 分钟',
+      'wait.minutes': '约 {n} 分钟',
+      'wait.hours': '约 {n} 小时',
       greetingTitle: '您好',
       greetingBody: '有任何问题都可以问我们，真人客服会在这里回复您。',
       typing: '{name} 正在输入…',
@@ -297,6 +307,12 @@
     '.actions{display:flex;gap:4px;flex:none}',
     '.icon-btn{border:0;background:transparent;color:#fff;height:32px;min-width:32px;padding:0 8px;border-radius:8px;display:inline-grid;place-items:center;font-size:13px;font-weight:600}',
     '.icon-btn:hover{background:rgba(255,255,255,.16)}',
+    '.queue{margin:0;padding:8px 18px;display:flex;align-items:center;gap:8px;font-size:13px;font-weight:600;color:#364fc7;background:#edf2ff;border-bottom:1px solid #dbe4ff}',
+    '.queue::before{content:"";flex:none;width:8px;height:8px;border-radius:50%;background:#f59f00;animation:sb-pulse 1.6s ease-in-out infinite}',
+    // Empty = not waiting: no box at all, but the live region stays in the tree so that screen
+    // readers announce the first place as well as every change.
+    '.queue:empty{padding:0;border:0}',
+    '.queue:empty::before{display:none}',
     '.messages{flex:1;overflow-y:auto;padding:18px 16px 8px;background:var(--surface);display:flex;flex-direction:column;gap:10px;overscroll-behavior:contain}',
     '.empty{margin:auto 8px;text-align:center;color:var(--muted)}',
     '.empty strong{display:block;color:var(--ink);font-size:16px;margin-bottom:4px}',
@@ -351,6 +367,7 @@
     status: 'none',
     agentId: null,
     unread: 0,
+    queue: null, // { conversationId, position, waitSecs } while the open conversation waits
   };
 
   var items = []; // messages and dividers, sorted by sortKey
@@ -428,6 +445,9 @@
   header.appendChild(heading);
   header.appendChild(actions);
 
+  // Place in line: a polite live region, empty (and collapsed) unless the conversation waits.
+  var queueLine = el('p', { class: 'queue', 'data-testid': 'sb-queue', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
+
   var list = el('div', { class: 'messages', 'data-testid': 'sb-messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', tabindex: '0' });
   var empty = el('div', { class: 'empty' });
   var emptyTitle = el('strong');
@@ -459,6 +479,7 @@
   var footer = el('div', { class: 'footer' });
 
   panel.appendChild(header);
+  panel.appendChild(queueLine);
   panel.appendChild(list);
   panel.appendChild(typing);
   panel.appendChild(notice);
@@ -490,6 +511,7 @@
     footer.textContent = t('poweredBy');
     renderConnection();
     renderStatus();
+    renderQueue();
     renderTyping();
     renderNotice();
     items.forEach(function (item) {
@@ -517,6 +539,31 @@
       text = t('status.' + state.status);
     }
     statusLine.textContent = text;
+    if (state.status !== 'queued') state.queue = null;
+    renderQueue();
+  }
+
+  /** "about 3 min": the server's estimate, rounded up to whole minutes (hours past 90 min). */
+  function waitText(seconds) {
+    if (seconds < 60) return t('wait.underMinute');
+    var minutes = Math.ceil(seconds / 60);
+    if (minutes <= 90) return t('wait.minutes', { n: minutes });
+    return t('wait.hours', { n: Math.round(minutes / 60) });
+  }
+
+  function renderQueue() {
+    var queue = state.queue;
+    var waiting = Boolean(queue) && state.status === 'queued' && queue.conversationId === state.conversationId;
+    queueLine.setAttribute('data-position', waiting ? String(queue.position) : '');
+    queueLine.setAttribute('data-wait', waiting && queue.waitSecs != null ? String(queue.waitSecs) : '');
+    var text = '';
+    if (waiting) {
+      text = queue.waitSecs == null
+        ? t('queue.place', { position: queue.position })
+        : t('queue.placeWait', { position: queue.position, wait: waitText(queue.waitSecs) });
+    }
+    // Same text again (e.g. a repeated frame after a reconnect): no second announcement.
+    if (queueLine.textContent !== text) queueLine.textContent = text;
   }
 
   var remoteTyping = null; // { name, timer }
@@ -848,6 +895,8 @@
         return onResumed(frame);
       case 'typing':
         return onTyping(frame);
+      case 'queue':
+        return onQueue(frame);
       case 'error':
         return onError(frame);
       default:
@@ -1021,6 +1070,25 @@
     } else if (remoteTyping && remoteTyping.id === sender.id) {
       setRemoteTyping(null);
     }
+  }
+
+  function onQueue(frame) {
+    var position = frame.position;
+    if (!frame.conversation_id || typeof position !== 'number' || position < 1) return;
+    // Only the conversation this widget shows, and only while it waits: a late frame must not
+    // bring the line back after an agent took over.
+    if (frame.conversation_id !== state.conversationId || state.status === 'assigned' || state.status === 'closed') return;
+    var wait = frame.expected_wait_secs;
+    state.queue = {
+      conversationId: frame.conversation_id,
+      position: position,
+      waitSecs: typeof wait === 'number' && wait >= 0 ? wait : null,
+    };
+    if (state.status !== 'queued') {
+      state.status = 'queued';
+      renderStatus();
+    }
+    renderQueue();
   }
 
   function setRemoteTyping(next) {
@@ -1268,6 +1336,7 @@
         agentName: agentName(),
         language: lang,
         unread: state.unread,
+        queue: state.queue ? { position: state.queue.position, expectedWaitSecs: state.queue.waitSecs } : null,
         messages: items
           .filter(function (item) {
             return item.kind === 'message';

@@ -44,6 +44,17 @@ export async function waitFor(what, condition, timeout = 30_000) {
   }
 }
 
+/** Calls the REST API of `server` (with a bearer `token` when given); returns the JSON body, throws on a non-2xx. */
+export async function api(server, method, path, body, token) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(`${server.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : {};
+}
+
 /** A running all-in-one Switchboard that can be killed and started again on the same data. */
 export class Switchboard {
   constructor(dataDir, port) {
@@ -71,6 +82,9 @@ export class Switchboard {
         SWITCHBOARD_HTTP_ADDR: `127.0.0.1:${this.port}`,
         SWITCHBOARD_BOOTSTRAP_EMAIL: ADMIN_EMAIL,
         SWITCHBOARD_BOOTSTRAP_PASSWORD: ADMIN_PASSWORD,
+        // Local runs serve gateway/web/* from disk (edits show without a rebuild); CI leaves it
+        // unset and tests the copies embedded in the binary.
+        ...(process.env.SWITCHBOARD_WEB_DIR ? { SWITCHBOARD_WEB_DIR: process.env.SWITCHBOARD_WEB_DIR } : {}),
       },
       stdio: ['ignore', 'ignore', process.env.TEST_LOG ? 'inherit' : 'ignore'],
     });

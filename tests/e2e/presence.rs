@@ -216,3 +216,61 @@ async fn one_status_across_tabs_and_a_closed_tab_does_not_end_presence() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn disabling_an_agent_closes_its_sockets_and_hands_its_conversations_on() {
+    let system = start().await;
+    let base = system.base(0);
+    let http = reqwest::Client::new();
+    let admin = token(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let whoami: Value = me(&http, &base, &admin).await.json().await.expect("json");
+    let site_key = whoami["workspace"]["site_key"].as_str().expect("site key");
+    let admin_id = whoami["agent"]["id"].as_str().expect("id").to_owned();
+    let created: Value = http
+        .post(format!("{base}/v1/admin/agents"))
+        .bearer_auth(&admin)
+        .json(&json!({ "name": "Bea", "email": "bea@acme.example", "password": "bea-password" }))
+        .send()
+        .await
+        .expect("create agent")
+        .json()
+        .await
+        .expect("json");
+    let bea_id = created["agent"]["id"].as_str().expect("id").to_owned();
+    let bea_token = token(&http, &base, "bea@acme.example", "bea-password").await;
+    let (mut bea, _) = WsClient::agent(&base, &bea_token).await;
+    online(&mut bea).await;
+    let (mut visitor, _) = WsClient::visitor(&base, site_key, None).await;
+    visitor.send(message("v1", "Hello", None)).await;
+    let conversation_id = visitor.expect("ack").await["conversation_id"]
+        .as_str()
+        .expect("conversation")
+        .to_owned();
+    bea.expect("assigned").await;
+    let (mut other, _) = WsClient::agent(&base, &admin).await;
+    online(&mut other).await;
+
+    let refused = http
+        .patch(format!("{base}/v1/admin/agents/{admin_id}"))
+        .bearer_auth(&admin)
+        .json(&json!({ "disabled": true }))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(refused.status(), 409, "an admin cannot disable itself");
+    let disabled = http
+        .patch(format!("{base}/v1/admin/agents/{bea_id}"))
+        .bearer_auth(&admin)
+        .json(&json!({ "disabled": true }))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(disabled.status(), 200);
+
+    let error = bea.expect("error").await;
+    assert_eq!(error["code"], "invalid_token");
+    assert_eq!(bea.close_code(Duration::from_secs(20)).await, Some(1008));
+    let reassigned = other.expect("assigned").await;
+    assert_eq!(reassigned["conversation"]["id"], conversation_id.as_str());
+    while visitor.expect("conversation").await["agent"]["name"] != "Administrator" {}
+}

@@ -320,13 +320,7 @@ impl PresenceLease {
             {
                 Ok(_) => {}
                 Err(status) if status.code() == Code::PermissionDenied => {
-                    // Disabled meanwhile: the session is over.
-                    outbound.send(&ServerFrame::error(
-                        ErrorCode::InvalidToken,
-                        "account disabled",
-                        None,
-                    ));
-                    return outbound.close_with(1008, "account disabled");
+                    return account_disabled(&outbound);
                 }
                 Err(status) => {
                     tracing::warn!(agent_id = %self.agent_id, %status, "cannot renew presence lease");
@@ -379,6 +373,9 @@ async fn watch_inbox(
                 payload: Some(Payload::AgentStatusChanged(changed)),
                 ..
             }) => {
+                if changed.reason == "disabled" {
+                    return account_disabled(&follower.outbound);
+                }
                 follower.outbound.send(&ServerFrame::Status {
                     status: view::agent_status(changed.status).to_owned(),
                 });
@@ -442,6 +439,16 @@ async fn watch_inbox(
             replace_follow(&follows, id, task);
         }
     }
+}
+
+/// Ends an agent socket whose account was disabled.
+fn account_disabled(outbound: &Outbound) {
+    outbound.send(&ServerFrame::error(
+        ErrorCode::InvalidToken,
+        "account disabled",
+        None,
+    ));
+    outbound.close_with(1008, "account disabled");
 }
 
 fn stop_following(follows: &Follows, id: Uuid) {
@@ -923,6 +930,9 @@ impl Session {
             Ok(_) => self.send(ServerFrame::Status {
                 status: status.to_owned(),
             }),
+            Err(status) if status.code() == Code::PermissionDenied => {
+                account_disabled(&self.outbound);
+            }
             Err(status) => self.service_error(&status, None),
         }
     }

@@ -25,6 +25,8 @@ pub enum AgentError {
     InvalidCredentials,
     #[error("{field}: {reason}")]
     InvalidField { field: &'static str, reason: String },
+    #[error("the workspace needs an enabled admin")]
+    LastAdmin,
     #[error("session invalid or expired")]
     SessionInvalid,
     #[error("start-up failed: {0}")]
@@ -54,6 +56,9 @@ impl From<AgentError> for Status {
             AgentError::InvalidCredentials => Status::unauthenticated("invalid email or password"),
             AgentError::SessionInvalid => Status::unauthenticated("session invalid or expired"),
             AgentError::InvalidField { field, reason } => grpc::invalid_argument(field, reason),
+            AgentError::LastAdmin => {
+                Status::failed_precondition("the workspace needs an enabled admin")
+            }
             AgentError::Db(db) => grpc::db_status(db),
             AgentError::Hashing(_) | AgentError::Startup(_) => grpc::internal(&error),
         }

@@ -389,6 +389,20 @@ impl Store {
         if let Some(department_ids) = &changes.department_ids {
             self.check_departments(workspace_id, department_ids).await?;
         }
+        let stays_admin = changes.role.is_none_or(|role| role == Role::Admin)
+            && !changes.disabled.unwrap_or(record.agent.disabled);
+        if Role::from_stored(&record.agent.role) == Role::Admin && !stays_admin {
+            let other_admins = agent::Entity::find()
+                .filter(agent::Column::WorkspaceId.eq(workspace_id))
+                .filter(agent::Column::Role.eq(Role::Admin.as_str()))
+                .filter(agent::Column::Disabled.eq(false))
+                .filter(agent::Column::Id.ne(agent_id))
+                .count(&self.db)
+                .await?;
+            if other_admins == 0 {
+                return Err(AgentError::LastAdmin);
+            }
+        }
         let txn = self.db.begin().await?;
         let mut active: agent::ActiveModel = record.agent.clone().into();
         if let Some(name) = changes.name {

@@ -381,3 +381,60 @@ async fn agents_can_be_changed_disabled_and_given_a_new_password() {
         .await
         .expect("new password works");
 }
+
+#[tokio::test]
+async fn the_last_enabled_admin_cannot_be_disabled_or_demoted() {
+    let mut app = spawn(TestDb::fresh().await.url).await;
+    let boot = bootstrap(&mut app.client).await;
+    let workspace = boot.workspace.expect("workspace");
+    let admin = boot.admin.expect("admin");
+    let demote = pb::UpdateAgentRequest {
+        workspace_id: workspace.id.clone(),
+        agent_id: admin.id.clone(),
+        role: Some(switchboard_proto::common::v1::AgentRole::Agent as i32),
+        ..Default::default()
+    };
+    let disable = pb::UpdateAgentRequest {
+        workspace_id: workspace.id.clone(),
+        agent_id: admin.id.clone(),
+        disabled: Some(true),
+        ..Default::default()
+    };
+    for request in [demote.clone(), disable.clone()] {
+        let refused = app
+            .client
+            .update_agent(request)
+            .await
+            .expect_err("last admin");
+        assert_eq!(refused.code(), Code::FailedPrecondition);
+        assert_eq!(refused.message(), "the workspace needs an enabled admin");
+    }
+    assert!(
+        login(&mut app, "ada@example.com", "s3cret-password")
+            .await
+            .is_ok()
+    );
+    app.client
+        .create_agent(pb::CreateAgentRequest {
+            workspace_id: workspace.id.clone(),
+            name: "Second Admin".into(),
+            email: "second@example.com".into(),
+            password: "password-123".into(),
+            role: switchboard_proto::common::v1::AgentRole::Admin as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("second admin");
+    let demoted = app
+        .client
+        .update_agent(demote)
+        .await
+        .expect("another admin remains")
+        .into_inner()
+        .agent
+        .expect("agent");
+    assert_eq!(
+        demoted.role,
+        switchboard_proto::common::v1::AgentRole::Agent as i32
+    );
+}
