@@ -8,6 +8,7 @@
 //! | `GET /v1/me` | the bearer's agent and workspace (with `site_key`); 401 `unauthorized` |
 //! | `/v1/admin/*` | agents, departments, live overview for admins ([`crate::admin`]) |
 //! | `GET /v1/queue` | conversations of the bearer's workspace waiting for an agent, oldest first |
+//! | `/v1/canned-replies`, `/v1/conversations/{id}/tags` | console tools ([`crate::console`]) |
 //! | `GET /v1/visitor/ws`, `GET /v1/agent/ws` | the WebSocket protocol ([`crate::ws`]) |
 //! | `GET /metrics` | Prometheus metrics of this process |
 
@@ -39,6 +40,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/agent/ws", get(crate::ws::agent_socket))
         .merge(crate::web::routes())
         .merge(crate::admin::routes())
+        .merge(crate::console::routes())
         .merge(switchboard_platform::metrics::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))

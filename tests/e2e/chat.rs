@@ -15,14 +15,14 @@ pub(crate) const ADMIN_EMAIL: &str = "admin@acme.example";
 pub(crate) const ADMIN_PASSWORD: &str = "correct-horse-battery";
 
 /// Every component in one process on a SQLite data directory.
-struct AllInOne {
+pub(crate) struct AllInOne {
     process: Process,
-    base: String,
+    pub(crate) base: String,
     env: Vec<(&'static str, String)>,
 }
 
 impl AllInOne {
-    async fn start(data: &std::path::Path, extra: &[(&'static str, String)]) -> Self {
+    pub(crate) async fn start(data: &std::path::Path, extra: &[(&'static str, String)]) -> Self {
         let port = free_port();
         let mut env = vec![
             ("SWITCHBOARD_DATA_DIR", data.display().to_string()),

@@ -2,6 +2,7 @@
 //! service processes on PostgreSQL + NATS, driven over HTTP and gRPC like a user would.
 
 mod chat;
+mod console;
 mod presence;
 mod process;
 mod queue;

@@ -207,6 +207,9 @@ pub struct ConversationView {
     pub status: &'static str,
     pub agent_id: Option<String>,
     pub last_seq: u64,
+    /// Agents only (internal classification); omitted for visitors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// A frame sent by the gateway.

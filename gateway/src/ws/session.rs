@@ -158,7 +158,7 @@ async fn identify_visitor(
     session.send(ServerFrame::VisitorWelcome {
         visitor_id: visitor_id.to_string(),
         visitor_token: upserted.visitor_token,
-        conversation: open.as_ref().map(view::conversation),
+        conversation: open.as_ref().map(view::visitor_conversation),
     });
     // Not followed yet: the client resumes from its own last seq, so that what it receives
     // stays in order and without duplicates.

@@ -36,6 +36,15 @@ pub fn conversation(conversation: &history_pb::Conversation) -> ConversationView
         status: status(conversation.status),
         agent_id: conversation.assigned_agent_id.clone(),
         last_seq: conversation.last_seq,
+        tags: conversation.tags.clone(),
+    }
+}
+
+/// Returns a conversation as its visitor sees it: without internal tags.
+pub fn visitor_conversation(conversation: &history_pb::Conversation) -> ConversationView {
+    ConversationView {
+        tags: Vec::new(),
+        ..self::conversation(conversation)
     }
 }
 

@@ -13,6 +13,8 @@ pub enum AgentError {
     AgentDisabled,
     #[error("agent not found")]
     AgentNotFound,
+    #[error("canned reply not found")]
+    CannedReplyNotFound,
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error("department not found")]
@@ -49,6 +51,7 @@ impl From<AgentError> for Status {
     fn from(error: AgentError) -> Self {
         match &error {
             AgentError::AgentNotFound => grpc::not_found("agent"),
+            AgentError::CannedReplyNotFound => grpc::not_found("canned reply"),
             AgentError::AgentDisabled => Status::permission_denied("agent is disabled"),
             AgentError::DepartmentNotFound => grpc::not_found("department"),
             AgentError::WorkspaceNotFound => grpc::not_found("workspace"),

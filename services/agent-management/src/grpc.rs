@@ -6,7 +6,7 @@ use crate::store::{
 };
 use crate::{
     AgentError,
-    db::entity::{department, workspace},
+    db::entity::{canned_reply, department, workspace},
 };
 use std::sync::Arc;
 use switchboard_platform::grpc::{invalid_argument, parse_uuid, timestamp};
@@ -178,6 +178,43 @@ fn connection_id(value: &str) -> Result<String, GrpcStatus> {
         ));
     }
     Ok(value)
+}
+
+/// Longest canned reply text, in bytes.
+const MAX_CANNED_TEXT: usize = 4096;
+
+fn canned_shortcut(value: &str) -> Result<String, GrpcStatus> {
+    let value = value.trim().trim_start_matches('/').to_lowercase();
+    let valid = (1..=32).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid {
+        return Err(invalid_argument(
+            "shortcut",
+            "must be 1 to 32 of a-z, 0-9, '-' and '_'",
+        ));
+    }
+    Ok(value)
+}
+
+fn canned_text(value: &str) -> Result<String, GrpcStatus> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > MAX_CANNED_TEXT {
+        return Err(invalid_argument("text", "must be 1 to 4096 bytes"));
+    }
+    Ok(value.to_owned())
+}
+
+fn canned_to_proto(model: canned_reply::Model) -> pb::CannedReply {
+    pb::CannedReply {
+        id: model.id.to_string(),
+        workspace_id: model.workspace_id.to_string(),
+        owner_agent_id: (model.scope != canned_reply::WORKSPACE_SCOPE).then_some(model.scope),
+        shortcut: model.shortcut,
+        text: model.text,
+        updated_at: Some(timestamp(model.updated_at)),
+    }
 }
 
 fn uuids(field: &'static str, values: &[String]) -> Result<Vec<Uuid>, GrpcStatus> {
@@ -560,6 +597,89 @@ impl AgentManagementService for AgentGrpc {
             .end_presence(workspace_id, agent_id, &connection_id)
             .await?;
         Ok(Response::new(pb::EndPresenceResponse {}))
+    }
+
+    async fn list_canned_replies(
+        &self,
+        request: Request<pb::ListCannedRepliesRequest>,
+    ) -> GrpcResult<pb::ListCannedRepliesResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let agent_id = request
+            .agent_id
+            .as_deref()
+            .map(|id| parse_uuid("agent_id", id))
+            .transpose()?;
+        let replies = self.store.canned_replies(workspace_id, agent_id).await?;
+        Ok(Response::new(pb::ListCannedRepliesResponse {
+            replies: replies.into_iter().map(canned_to_proto).collect(),
+        }))
+    }
+
+    async fn get_canned_reply(
+        &self,
+        request: Request<pb::GetCannedReplyRequest>,
+    ) -> GrpcResult<pb::GetCannedReplyResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let id = parse_uuid("id", &request.get_ref().id)?;
+        let reply = self.store.canned_reply(workspace_id, id).await?;
+        Ok(Response::new(pb::GetCannedReplyResponse {
+            reply: Some(canned_to_proto(reply)),
+        }))
+    }
+
+    async fn create_canned_reply(
+        &self,
+        request: Request<pb::CreateCannedReplyRequest>,
+    ) -> GrpcResult<pb::CreateCannedReplyResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let owner = request
+            .owner_agent_id
+            .as_deref()
+            .map(|id| parse_uuid("owner_agent_id", id))
+            .transpose()?;
+        let shortcut = canned_shortcut(&request.shortcut)?;
+        let text = canned_text(&request.text)?;
+        let reply = self
+            .store
+            .create_canned_reply(workspace_id, owner, &shortcut, &text)
+            .await?;
+        Ok(Response::new(pb::CreateCannedReplyResponse {
+            reply: Some(canned_to_proto(reply)),
+        }))
+    }
+
+    async fn update_canned_reply(
+        &self,
+        request: Request<pb::UpdateCannedReplyRequest>,
+    ) -> GrpcResult<pb::UpdateCannedReplyResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let id = parse_uuid("id", &request.id)?;
+        let shortcut = request
+            .shortcut
+            .as_deref()
+            .map(canned_shortcut)
+            .transpose()?;
+        let text = request.text.as_deref().map(canned_text).transpose()?;
+        let reply = self
+            .store
+            .update_canned_reply(workspace_id, id, shortcut, text)
+            .await?;
+        Ok(Response::new(pb::UpdateCannedReplyResponse {
+            reply: Some(canned_to_proto(reply)),
+        }))
+    }
+
+    async fn delete_canned_reply(
+        &self,
+        request: Request<pb::DeleteCannedReplyRequest>,
+    ) -> GrpcResult<pb::DeleteCannedReplyResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let id = parse_uuid("id", &request.get_ref().id)?;
+        self.store.delete_canned_reply(workspace_id, id).await?;
+        Ok(Response::new(pb::DeleteCannedReplyResponse {}))
     }
 
     async fn set_agent_status(

@@ -6,7 +6,7 @@
 use crate::auth;
 use crate::db::OUTBOX;
 use crate::db::entity::{
-    agent, agent_department, department, login_session, presence_lease, workspace,
+    agent, agent_department, canned_reply, department, login_session, presence_lease, workspace,
 };
 use crate::{AgentError, AgentResult};
 use chrono::Utc;
@@ -735,6 +735,104 @@ impl Store {
         Ok(disconnected)
     }
 
+    /// Lists the canned replies of a workspace: `agent_id`'s personal ones first, then the
+    /// workspace's, each by shortcut.
+    pub async fn canned_replies(
+        &self,
+        workspace_id: Uuid,
+        agent_id: Option<Uuid>,
+    ) -> AgentResult<Vec<canned_reply::Model>> {
+        let mut scopes = vec![canned_reply::WORKSPACE_SCOPE.to_owned()];
+        if let Some(agent_id) = agent_id {
+            scopes.push(agent_id.to_string());
+        }
+        let mut replies = canned_reply::Entity::find()
+            .filter(canned_reply::Column::WorkspaceId.eq(workspace_id))
+            .filter(canned_reply::Column::Scope.is_in(scopes))
+            .order_by_asc(canned_reply::Column::Shortcut)
+            .all(&self.db)
+            .await?;
+        replies.sort_by_key(|reply| reply.scope == canned_reply::WORKSPACE_SCOPE);
+        Ok(replies)
+    }
+
+    /// Returns one canned reply of a workspace.
+    pub async fn canned_reply(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+    ) -> AgentResult<canned_reply::Model> {
+        canned_reply::Entity::find_by_id(id)
+            .filter(canned_reply::Column::WorkspaceId.eq(workspace_id))
+            .one(&self.db)
+            .await?
+            .ok_or(AgentError::CannedReplyNotFound)
+    }
+
+    /// Creates a canned reply, personal to `owner` or shared by the workspace.
+    pub async fn create_canned_reply(
+        &self,
+        workspace_id: Uuid,
+        owner: Option<Uuid>,
+        shortcut: &str,
+        text: &str,
+    ) -> AgentResult<canned_reply::Model> {
+        self.workspace(workspace_id).await?;
+        if let Some(owner) = owner {
+            self.agent(workspace_id, owner).await?;
+        }
+        let now = Utc::now();
+        canned_reply::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(workspace_id),
+            scope: Set(owner.map_or_else(
+                || canned_reply::WORKSPACE_SCOPE.to_owned(),
+                |owner| owner.to_string(),
+            )),
+            shortcut: Set(shortcut.to_owned()),
+            text: Set(text.to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&self.db)
+        .await
+        .map_err(shortcut_taken)
+    }
+
+    /// Changes a canned reply's shortcut or text.
+    pub async fn update_canned_reply(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        shortcut: Option<String>,
+        text: Option<String>,
+    ) -> AgentResult<canned_reply::Model> {
+        let current = self.canned_reply(workspace_id, id).await?;
+        let mut active: canned_reply::ActiveModel = current.into();
+        if let Some(shortcut) = shortcut {
+            active.shortcut = Set(shortcut);
+        }
+        if let Some(text) = text {
+            active.text = Set(text);
+        }
+        active.updated_at = Set(Utc::now());
+        active.update(&self.db).await.map_err(shortcut_taken)
+    }
+
+    /// Deletes a canned reply of a workspace.
+    pub async fn delete_canned_reply(&self, workspace_id: Uuid, id: Uuid) -> AgentResult<()> {
+        let deleted = canned_reply::Entity::delete_many()
+            .filter(canned_reply::Column::Id.eq(id))
+            .filter(canned_reply::Column::WorkspaceId.eq(workspace_id))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        if deleted == 0 {
+            return Err(AgentError::CannedReplyNotFound);
+        }
+        Ok(())
+    }
+
     /// Records `AgentStatusChanged` for the agent's current status in `txn`'s outbox.
     async fn announce_status(
         &self,
@@ -835,6 +933,15 @@ async fn end_sessions(txn: &sea_orm::DatabaseTransaction, agent_id: Uuid) -> Age
         .exec(txn)
         .await?;
     Ok(())
+}
+
+/// Maps a unique violation on a canned reply's shortcut to a field error.
+fn shortcut_taken(error: sea_orm::DbErr) -> AgentError {
+    if is_unique_violation(&error) {
+        AgentError::invalid("shortcut", "a canned reply with this shortcut exists")
+    } else {
+        error.into()
+    }
 }
 
 /// Maps a unique violation on a department's name to a field error.

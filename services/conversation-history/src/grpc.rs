@@ -25,6 +25,9 @@ const MAX_PAGE: u32 = 500;
 
 type GrpcResult<T> = Result<Response<T>, Status>;
 
+/// Most tags on one conversation.
+const MAX_TAGS: usize = 20;
+
 /// Implements `switchboard.history.v1.ConversationHistoryService`.
 #[derive(Debug, Clone)]
 pub struct HistoryGrpc {
@@ -243,6 +246,35 @@ impl ConversationHistoryService for HistoryGrpc {
         Ok(Response::new(pb::RequeueConversationResponse {
             conversation: Some(convert::conversation(&conversation)),
             requeued,
+        }))
+    }
+
+    async fn set_conversation_tags(
+        &self,
+        request: Request<pb::SetConversationTagsRequest>,
+    ) -> GrpcResult<pb::SetConversationTagsResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let id = parse_uuid("conversation_id", &request.conversation_id)?;
+        if request.tags.len() > MAX_TAGS {
+            return Err(invalid_argument("tags", "at most 20 tags"));
+        }
+        let mut tags = Vec::with_capacity(request.tags.len());
+        for tag in &request.tags {
+            let tag = tag.trim().to_lowercase();
+            if tag.is_empty() || tag.chars().count() > 32 || tag.chars().any(char::is_control) {
+                return Err(invalid_argument(
+                    "tags",
+                    "each tag must be 1 to 32 characters",
+                ));
+            }
+            tags.push(tag);
+        }
+        tags.sort();
+        tags.dedup();
+        let conversation = self.store.set_tags(workspace_id, id, &tags).await?;
+        Ok(Response::new(pb::SetConversationTagsResponse {
+            conversation: Some(convert::conversation(&conversation)),
         }))
     }
 

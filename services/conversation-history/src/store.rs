@@ -203,6 +203,7 @@ impl Store {
             created_at: Set(now),
             updated_at: Set(now),
             closed_at: Set(None),
+            tags: Set("[]".to_owned()),
         }
         .insert(&txn)
         .await?;
@@ -325,6 +326,27 @@ impl Store {
         txn.commit().await?;
         self.notifier.notify();
         Ok(conversation)
+    }
+
+    /// Replaces a conversation's tags (already normalised by the caller).
+    pub async fn set_tags(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        tags: &[String],
+    ) -> HistoryResult<conversation::Model> {
+        let stored = serde_json::to_string(tags).unwrap_or_else(|_| "[]".to_owned());
+        let updated = conversation::Entity::update_many()
+            .col_expr(conversation::Column::Tags, Expr::value(stored))
+            .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(conversation::Column::Id.eq(id))
+            .filter(conversation::Column::WorkspaceId.eq(workspace_id))
+            .exec_with_returning(&self.db)
+            .await?;
+        updated
+            .into_iter()
+            .next()
+            .ok_or(HistoryError::ConversationNotFound)
     }
 
     /// Adds an internal note to a conversation of the workspace and announces it to agents.

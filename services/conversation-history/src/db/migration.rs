@@ -3,6 +3,7 @@
 mod m20261125_000001_create_history_tables;
 mod m20261125_000002_visitor_tokens_and_sender_names;
 mod m20261125_000003_notes;
+mod m20261125_000004_conversation_tags;
 
 use sea_orm_migration::prelude::*;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_history_tables::Migration),
             Box::new(m20261125_000002_visitor_tokens_and_sender_names::Migration),
             Box::new(m20261125_000003_notes::Migration),
+            Box::new(m20261125_000004_conversation_tags::Migration),
         ]
     }
 

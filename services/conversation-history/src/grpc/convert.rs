@@ -24,6 +24,7 @@ pub fn conversation(model: &conversation::Model) -> pb::Conversation {
         created_at: Some(timestamp(model.created_at)),
         updated_at: Some(timestamp(model.updated_at)),
         closed_at: model.closed_at.map(timestamp),
+        tags: serde_json::from_str(&model.tags).unwrap_or_default(),
     }
 }
 

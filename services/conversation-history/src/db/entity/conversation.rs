@@ -19,6 +19,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub closed_at: Option<DateTimeUtc>,
+    /// JSON array of tags.
+    pub tags: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

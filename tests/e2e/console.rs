@@ -1,0 +1,283 @@
+//! The console's REST tools: canned replies (personal and shared) and conversation tags, with
+//! who may change what, and bad input refused without change.
+
+use crate::chat::{ADMIN_EMAIL, ADMIN_PASSWORD, AllInOne, message};
+use crate::ws_client::WsClient;
+use crate::{login, me};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn token(http: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let session: Value = login(http, base, email, password)
+        .await
+        .json()
+        .await
+        .expect("json");
+    session["token"].as_str().expect("token").to_owned()
+}
+
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = http.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+async fn shortcuts(http: &reqwest::Client, base: &str, token: &str) -> Vec<(String, String)> {
+    let (status, body) = call(
+        http,
+        reqwest::Method::GET,
+        format!("{base}/v1/canned-replies"),
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    body["replies"]
+        .as_array()
+        .expect("replies")
+        .iter()
+        .map(|reply| {
+            (
+                reply["shortcut"].as_str().unwrap_or_default().to_owned(),
+                reply["scope"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn canned_replies_and_tags_respect_roles_and_refuse_bad_input() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let system = AllInOne::start(data.path(), &[]).await;
+    let base = system.base.clone();
+    let http = reqwest::Client::new();
+    let admin = token(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (status, _) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/v1/admin/agents"),
+        &admin,
+        Some(json!({ "name": "Bea", "email": "bea@acme.example", "password": "bea-password" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let agent = token(&http, &base, "bea@acme.example", "bea-password").await;
+    let post = |token: String, body: Value| {
+        let http = http.clone();
+        let url = format!("{base}/v1/canned-replies");
+        async move { call(&http, reqwest::Method::POST, url, &token, Some(body)).await }
+    };
+
+    let (status, shared) = post(
+        admin.clone(),
+        json!({ "shortcut": "/Hello", "text": "Hello! How can I help?", "scope": "workspace" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(shared["reply"]["shortcut"], "hello", "normalised");
+    let (status, own) = post(
+        agent.clone(),
+        json!({ "shortcut": "bye", "text": "Thanks for chatting, bye!" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(own["reply"]["scope"], "personal");
+    let own_id = own["reply"]["id"].as_str().expect("id").to_owned();
+    let shared_id = shared["reply"]["id"].as_str().expect("id").to_owned();
+
+    // Bad input and missing rights: each refused, nothing stored.
+    for (token, body, expected) in [
+        (
+            agent.clone(),
+            json!({ "shortcut": "x", "text": "t", "scope": "workspace" }),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            agent.clone(),
+            json!({ "shortcut": "has space", "text": "t" }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            agent.clone(),
+            json!({ "shortcut": "", "text": "t" }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            agent.clone(),
+            json!({ "shortcut": "ok", "text": "  " }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            agent.clone(),
+            json!({ "shortcut": "ok", "text": "x".repeat(5000) }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            agent.clone(),
+            json!({ "shortcut": "ok", "text": "t", "scope": "team" }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            agent.clone(),
+            json!({ "shortcut": "bye", "text": "again" }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            agent.clone(),
+            json!({ "shortcut": "ok", "text": "t", "extra": 1 }),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (status, body) = post(token, body.clone()).await;
+        assert_eq!(status, expected, "{body}");
+    }
+    assert_eq!(
+        shortcuts(&http, &base, &agent).await,
+        [
+            ("bye".to_owned(), "personal".to_owned()),
+            ("hello".to_owned(), "workspace".to_owned())
+        ]
+    );
+    assert_eq!(
+        shortcuts(&http, &base, &admin).await,
+        [("hello".to_owned(), "workspace".to_owned())],
+        "personal replies stay personal"
+    );
+    let (status, _) = call(
+        &http,
+        reqwest::Method::PATCH,
+        format!("{base}/v1/canned-replies/{shared_id}"),
+        &agent,
+        Some(json!({ "text": "hijacked" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(
+        &http,
+        reqwest::Method::DELETE,
+        format!("{base}/v1/canned-replies/{own_id}"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "someone else's personal reply"
+    );
+    let (status, updated) = call(
+        &http,
+        reqwest::Method::PATCH,
+        format!("{base}/v1/canned-replies/{own_id}"),
+        &agent,
+        Some(json!({ "text": "Thank you, goodbye!" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(updated["reply"]["text"], "Thank you, goodbye!");
+    let (status, _) = call(
+        &http,
+        reqwest::Method::DELETE,
+        format!("{base}/v1/canned-replies/{own_id}"),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(
+        &http,
+        reqwest::Method::DELETE,
+        format!("{base}/v1/canned-replies/{}", uuid::Uuid::now_v7()),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Tags: by the agent holding the conversation (or an admin), never shown to the visitor.
+    let whoami: Value = me(&http, &base, &admin).await.json().await.expect("json");
+    let site_key = whoami["workspace"]["site_key"].as_str().expect("site key");
+    let (mut holder, _) = WsClient::agent(&base, &admin).await;
+    holder
+        .send(json!({ "type": "status", "status": "online" }))
+        .await;
+    holder.expect("status").await;
+    let (mut visitor, welcome) = WsClient::visitor(&base, site_key, None).await;
+    let visitor_token = welcome["visitor_token"].as_str().expect("token").to_owned();
+    visitor.send(message("v1", "Hi", None)).await;
+    let conversation_id = visitor.expect("ack").await["conversation_id"]
+        .as_str()
+        .expect("conversation")
+        .to_owned();
+    holder.expect("assigned").await;
+    let tags_url = format!("{base}/v1/conversations/{conversation_id}/tags");
+    let (status, _) = call(
+        &http,
+        reqwest::Method::PUT,
+        tags_url.clone(),
+        &agent,
+        Some(json!({ "tags": ["mine"] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not the agent holding it");
+    for bad in [
+        json!({ "tags": ["x".repeat(33)] }),
+        json!({ "tags": (0..21).map(|n| format!("t{n}")).collect::<Vec<_>>() }),
+        json!({ "tags": [""] }),
+        json!({ "tags": "vip" }),
+    ] {
+        let (status, _) = call(
+            &http,
+            reqwest::Method::PUT,
+            tags_url.clone(),
+            &admin,
+            Some(bad.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let (status, _) = call(
+        &http,
+        reqwest::Method::PUT,
+        format!("{base}/v1/conversations/{}/tags", uuid::Uuid::now_v7()),
+        &admin,
+        Some(json!({ "tags": ["vip"] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, tagged) = call(
+        &http,
+        reqwest::Method::PUT,
+        tags_url,
+        &admin,
+        Some(json!({ "tags": ["VIP", "refund", " vip "] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tagged["conversation"]["tags"], json!(["refund", "vip"]));
+    let (_, agent_welcome) = WsClient::agent(&base, &admin).await;
+    assert_eq!(
+        agent_welcome["conversations"][0]["tags"],
+        json!(["refund", "vip"])
+    );
+    let (_, visitor_welcome) = WsClient::visitor(&base, site_key, Some(&visitor_token)).await;
+    assert_eq!(
+        visitor_welcome["conversation"]["id"],
+        conversation_id.as_str()
+    );
+    assert!(
+        visitor_welcome["conversation"].get("tags").is_none(),
+        "tags are internal: {visitor_welcome}"
+    );
+}
