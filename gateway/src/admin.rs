@@ -143,7 +143,8 @@ fn service_error(status: tonic::Status) -> ApiError {
     ApiError::from_status(&status, "not_found")
 }
 
-async fn agents_with_load(
+/// Returns the workspace's agents, each with the number of conversations it holds.
+pub(crate) async fn agents_with_load(
     gateway: &Gateway,
     workspace_id: &str,
 ) -> Result<Vec<(agent_pb::Agent, usize)>, ApiError> {

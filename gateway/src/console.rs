@@ -7,6 +7,7 @@
 //! | `PATCH /v1/canned-replies/{id}` | `{"shortcut"?,"text"?}`; own personal replies, or workspace ones for admins and supervisors |
 //! | `DELETE /v1/canned-replies/{id}` | same rights as `PATCH` |
 //! | `PUT /v1/conversations/{id}/tags` | `{"tags":[…]}`; by the agent holding the conversation, or admins and supervisors |
+//! | `GET /v1/directory` | colleagues (`id`, `name`, `status`, `load`, `max_concurrent`; enabled agents only) and departments, for transfers |
 //!
 //! Another workspace's ids answer 404 like ids that do not exist.
 
@@ -31,6 +32,7 @@ pub fn routes() -> Router<Arc<Gateway>> {
         .route("/v1/canned-replies", get(list).post(create))
         .route("/v1/canned-replies/{id}", patch(update).delete(remove))
         .route("/v1/conversations/{id}/tags", put(set_tags))
+        .route("/v1/directory", get(directory))
 }
 
 /// The authenticated caller.
@@ -53,6 +55,46 @@ async fn caller(gateway: &Gateway, headers: &HeaderMap) -> Result<Caller, ApiErr
         agent_id: agent.id,
         manages_workspace,
     })
+}
+
+/// Who a conversation can be transferred to: enabled agents with their load, and departments.
+async fn directory(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let caller = caller(&gateway, &headers).await?;
+    let agents: Vec<Value> = crate::admin::agents_with_load(&gateway, &caller.workspace_id)
+        .await?
+        .into_iter()
+        .filter(|(agent, _)| !agent.disabled)
+        .map(|(agent, load)| {
+            json!({
+                "id": agent.id,
+                "name": agent.name,
+                "status": crate::ws::view::agent_status(agent.status),
+                "load": load,
+                "max_concurrent": agent.max_concurrent,
+                "department_ids": agent.department_ids,
+            })
+        })
+        .collect();
+    let departments: Vec<Value> = gateway
+        .peers
+        .agents
+        .clone()
+        .list_departments(agent_pb::ListDepartmentsRequest {
+            workspace_id: caller.workspace_id,
+        })
+        .await
+        .map_err(|status| ApiError::from_status(&status, "not_found"))?
+        .into_inner()
+        .departments
+        .into_iter()
+        .map(|department| json!({ "id": department.id, "name": department.name }))
+        .collect();
+    Ok(Json(
+        json!({ "agents": agents, "departments": departments }),
+    ))
 }
 
 fn forbidden(message: &str) -> ApiError {

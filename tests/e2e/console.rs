@@ -205,6 +205,36 @@ async fn canned_replies_and_tags_respect_roles_and_refuse_bad_input() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // Every agent sees its colleagues and departments, to choose transfer targets.
+    let (status, directory) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{base}/v1/directory"),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut names: Vec<&str> = directory["agents"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .filter_map(|agent| agent["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Administrator", "Bea"]);
+    assert!(directory["agents"][0]["load"].is_number());
+    assert!(directory["departments"].is_array());
+    let (status, _) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{base}/v1/directory"),
+        "not-a-token",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
     // Tags: by the agent holding the conversation (or an admin), never shown to the visitor.
     let whoami: Value = me(&http, &base, &admin).await.json().await.expect("json");
     let site_key = whoami["workspace"]["site_key"].as_str().expect("site key");
