@@ -86,6 +86,48 @@ fn sticky_window_from_json(value: i64) -> Result<u32, ApiError> {
         .map_err(|_| bad_request("sticky_window_secs: must be between 0 and 2592000"))
 }
 
+/// Business hours in the admin API: `{"time_zone", "intervals": [{"weekday", "open", "close"}]}`.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct HoursJson {
+    time_zone: String,
+    intervals: Vec<IntervalJson>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct IntervalJson {
+    weekday: u32,
+    open: String,
+    close: String,
+}
+
+impl From<HoursJson> for agent_pb::BusinessHours {
+    fn from(hours: HoursJson) -> Self {
+        Self {
+            time_zone: hours.time_zone,
+            intervals: hours
+                .intervals
+                .into_iter()
+                .map(|interval| agent_pb::OpeningInterval {
+                    weekday: interval.weekday,
+                    open: interval.open,
+                    close: interval.close,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 /// Department as the admin API shows it.
 pub fn department_json(department: agent_pb::Department) -> Value {
     let strategy = match agent_pb::RoutingStrategy::try_from(department.strategy) {
@@ -99,6 +141,12 @@ pub fn department_json(department: agent_pb::Department) -> Value {
         "strategy": strategy,
         "sticky_window_secs": department.sticky_window_secs,
         "required_skills": department.required_skills,
+        "business_hours": department.business_hours.map(|hours| json!({
+            "time_zone": hours.time_zone,
+            "intervals": hours.intervals.iter().map(|interval| json!({
+                "weekday": interval.weekday, "open": interval.open, "close": interval.close,
+            })).collect::<Vec<_>>(),
+        })),
     })
 }
 
@@ -361,6 +409,8 @@ struct NewDepartment {
     sticky_window_secs: Option<i64>,
     #[serde(default)]
     required_skills: Vec<String>,
+    #[serde(default)]
+    business_hours: Option<HoursJson>,
 }
 
 async fn create_department(
@@ -389,6 +439,7 @@ async fn create_department(
                 .transpose()?
                 .unwrap_or(0),
             required_skills: body.required_skills,
+            business_hours: body.business_hours.map(Into::into),
         })
         .await
         .map_err(service_error)?
@@ -407,6 +458,9 @@ struct DepartmentPatch {
     strategy: Option<String>,
     sticky_window_secs: Option<i64>,
     required_skills: Option<Vec<String>>,
+    /// `null` removes the hours (always open).
+    #[serde(default, deserialize_with = "present")]
+    business_hours: Option<Option<HoursJson>>,
 }
 
 async fn update_department(
@@ -434,6 +488,8 @@ async fn update_department(
         required_skills: body
             .required_skills
             .map(|values| agent_pb::StringList { values }),
+        clear_business_hours: matches!(body.business_hours, Some(None)),
+        business_hours: body.business_hours.flatten().map(Into::into),
     };
     let department = gateway
         .peers

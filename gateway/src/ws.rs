@@ -113,6 +113,8 @@ pub struct VisitorQuery {
     pub site_key: Option<String>,
     pub visitor_token: Option<String>,
     pub page_url: Option<String>,
+    /// Department the widget routes to (`data-department`); its hours decide availability.
+    pub department: Option<String>,
 }
 
 fn configure(upgrade: WebSocketUpgrade, gateway: &Gateway) -> WebSocketUpgrade {

@@ -3,6 +3,7 @@
 
 mod chat;
 mod console;
+mod offline;
 mod presence;
 mod process;
 mod queue;
@@ -309,6 +310,7 @@ async fn services_run_as_separate_processes_on_postgres_and_nats() {
             workspace_id: workspace_id.clone(),
             visitor_id: visitor.id,
             department_id: Some(department.id),
+            ..Default::default()
         })
         .await
         .expect("open")

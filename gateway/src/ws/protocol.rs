@@ -20,6 +20,10 @@ pub enum ClientFrame {
         text: String,
         #[serde(default)]
         conversation_id: Option<String>,
+        /// Visitors, when nobody can answer now: where to send the answer. Kept with the
+        /// conversation this message opens (an offline message).
+        #[serde(default)]
+        email: Option<String>,
     },
     /// Replay every message with `seq > after_seq`, then continue live.
     Resume {
@@ -121,6 +125,10 @@ pub enum ErrorCode {
     NotAvailable,
     /// Transfer: no such agent or department in your workspace.
     TargetNotFound,
+    /// Visitor socket: the `department` parameter names no department of the workspace.
+    InvalidDepartment,
+    /// `email` is not an email address.
+    InvalidEmail,
     /// Too many frames per second.
     RateLimited,
     /// An agent socket sent something before `auth`.
@@ -190,6 +198,14 @@ pub struct Sender {
     pub name: String,
 }
 
+/// Whether a visitor can expect an answer now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AvailabilityView {
+    pub open: bool,
+    /// `outside_hours` or `nobody_online` when not open.
+    pub reason: Option<String>,
+}
+
 /// An agent as a visitor sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AgentRef {
@@ -207,6 +223,11 @@ pub struct ConversationView {
     pub status: &'static str,
     pub agent_id: Option<String>,
     pub last_seq: u64,
+    /// Opened while nobody could answer (an offline message).
+    pub offline: bool,
+    /// Agents only: the email the visitor left with an offline message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
     /// Agents only (internal classification); omitted for visitors.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -223,6 +244,8 @@ pub enum ServerFrame {
         visitor_token: String,
         /// The visitor's open conversation; send `resume` to receive it.
         conversation: Option<ConversationView>,
+        /// Whether someone can answer now; when not, the widget offers to leave a message.
+        availability: AvailabilityView,
     },
     /// Answer to an agent's `auth`.
     #[serde(rename = "welcome")]
@@ -334,7 +357,8 @@ mod tests {
             Ok(ClientFrame::Message {
                 client_msg_id: "a".into(),
                 text: "hi".into(),
-                conversation_id: None
+                conversation_id: None,
+                email: None,
             })
         );
         assert_eq!(
@@ -381,7 +405,13 @@ mod tests {
             visitor_id: "v".into(),
             visitor_token: "t".into(),
             conversation: None,
+            availability: AvailabilityView {
+                open: false,
+                reason: Some("outside_hours".into()),
+            },
         };
-        assert!(welcome.to_text().starts_with(r#"{"type":"welcome""#));
+        let text = welcome.to_text();
+        assert!(text.starts_with(r#"{"type":"welcome""#));
+        assert!(text.contains(r#""availability":{"open":false,"reason":"outside_hours"}"#));
     }
 }

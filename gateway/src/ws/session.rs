@@ -41,6 +41,8 @@ struct Session {
     limiter: RateLimiter,
     /// Visitors: the conversation a message without `conversation_id` goes to.
     open_conversation: Option<Uuid>,
+    /// Visitors: the department new conversations go to.
+    department_id: Option<Uuid>,
 }
 
 /// Runs a visitor socket.
@@ -87,6 +89,27 @@ async fn identify_visitor(
     else {
         refuse(ErrorCode::InvalidSiteKey, "unknown site key", 1008);
         return None;
+    };
+    let department_id = match query.department.as_deref().filter(|id| !id.is_empty()) {
+        None => None,
+        Some(id) => match Uuid::parse_str(id) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                refuse(ErrorCode::InvalidDepartment, "unknown department", 1008);
+                return None;
+            }
+        },
+    };
+    let availability = match availability(gateway, workspace_id, department_id).await {
+        Ok(availability) => availability,
+        Err(status) if status.code() == Code::NotFound => {
+            refuse(ErrorCode::InvalidDepartment, "unknown department", 1008);
+            return None;
+        }
+        Err(_) => {
+            refuse(ErrorCode::Unavailable, "service unavailable, retry", 1013);
+            return None;
+        }
     };
     let mut metadata = HashMap::new();
     if let Some(agent) = user_agent {
@@ -155,16 +178,40 @@ async fn identify_visitor(
                 .into_iter()
                 .find(|conversation| conversation.status != ConversationStatus::Closed as i32)
         });
+    session.department_id = department_id;
     session.send(ServerFrame::VisitorWelcome {
         visitor_id: visitor_id.to_string(),
         visitor_token: upserted.visitor_token,
         conversation: open.as_ref().map(view::visitor_conversation),
+        availability,
     });
     // Not followed yet: the client resumes from its own last seq, so that what it receives
     // stays in order and without duplicates.
     session.open_conversation =
         open.and_then(|conversation| Uuid::parse_str(&conversation.id).ok());
     Some((session, slot))
+}
+
+/// Asks agent-management whether someone can answer the workspace (department) now.
+async fn availability(
+    gateway: &Gateway,
+    workspace_id: Uuid,
+    department_id: Option<Uuid>,
+) -> Result<protocol::AvailabilityView, tonic::Status> {
+    let response = gateway
+        .peers
+        .agents
+        .clone()
+        .get_availability(agent_pb::GetAvailabilityRequest {
+            workspace_id: workspace_id.to_string(),
+            department_id: department_id.map(|id| id.to_string()),
+        })
+        .await?
+        .into_inner();
+    Ok(protocol::AvailabilityView {
+        open: response.open,
+        reason: (!response.open).then_some(response.reason),
+    })
 }
 
 /// Runs an agent socket: `auth` first, within the configured time.
@@ -441,6 +488,19 @@ async fn watch_inbox(
     }
 }
 
+/// Same rule as conversation-history's: one '@', a dotted domain, no spaces, ≤ 254 bytes.
+fn is_email(value: &str) -> bool {
+    value.len() <= 254
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+}
+
 /// Ends an agent socket whose account was disabled.
 fn account_disabled(outbound: &Outbound) {
     outbound.send(&ServerFrame::error(
@@ -500,6 +560,7 @@ impl Session {
             follows: Arc::default(),
             limiter,
             open_conversation: None,
+            department_id: None,
         }
     }
 
@@ -593,7 +654,11 @@ impl Session {
                 client_msg_id,
                 text,
                 conversation_id,
-            } => self.message(client_msg_id, text, conversation_id).await,
+                email,
+            } => {
+                self.message(client_msg_id, text, conversation_id, email)
+                    .await;
+            }
             ClientFrame::Resume {
                 conversation_id,
                 after_seq,
@@ -720,8 +785,19 @@ impl Session {
         client_msg_id: String,
         text: String,
         conversation_id: Option<String>,
+        email: Option<String>,
     ) {
         let id = Some(client_msg_id.clone());
+        let email = email
+            .map(|email| email.trim().to_owned())
+            .filter(|email| !email.is_empty());
+        if email.as_deref().is_some_and(|email| !is_email(email)) {
+            return self.fail(
+                ErrorCode::InvalidEmail,
+                "email: must be an email address",
+                id,
+            );
+        }
         let received = Instant::now();
         if client_msg_id.is_empty()
             || client_msg_id.len() > 64
@@ -766,7 +842,7 @@ impl Session {
                 return self.fail(ErrorCode::InvalidFrame, "conversation_id is required", id);
             }
             (None, Identity::Visitor { .. }) => {
-                match self.visitor_conversation(&client_msg_id).await {
+                match self.visitor_conversation(&client_msg_id, email).await {
                     Some(uuid) => uuid,
                     None => return,
                 }
@@ -819,7 +895,11 @@ impl Session {
     }
 
     /// Returns the visitor's open conversation, opening (and following) a new one if needed.
-    async fn visitor_conversation(&mut self, client_msg_id: &str) -> Option<Uuid> {
+    async fn visitor_conversation(
+        &mut self,
+        client_msg_id: &str,
+        email: Option<String>,
+    ) -> Option<Uuid> {
         if let Some(open) = self.open_conversation {
             if is_following(&self.follows, open) {
                 return Some(open);
@@ -837,10 +917,17 @@ impl Session {
         let Identity::Visitor { visitor_id, .. } = &self.identity else {
             return None;
         };
+        // Nobody can answer now: the conversation is an offline message, answered later (by
+        // email when the visitor left one). If availability cannot be read, assume open.
+        let offline = availability(&self.gateway, self.workspace_id, self.department_id)
+            .await
+            .is_ok_and(|availability| !availability.open);
         let request = history_pb::OpenConversationRequest {
             workspace_id: self.workspace_id.to_string(),
             visitor_id: visitor_id.to_string(),
-            department_id: None,
+            department_id: self.department_id.map(|id| id.to_string()),
+            offline,
+            contact_email: email.filter(|_| offline),
         };
         let opened = match self
             .gateway

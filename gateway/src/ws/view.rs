@@ -36,6 +36,8 @@ pub fn conversation(conversation: &history_pb::Conversation) -> ConversationView
         status: status(conversation.status),
         agent_id: conversation.assigned_agent_id.clone(),
         last_seq: conversation.last_seq,
+        offline: conversation.offline,
+        contact_email: conversation.contact_email.clone(),
         tags: conversation.tags.clone(),
     }
 }
@@ -44,6 +46,7 @@ pub fn conversation(conversation: &history_pb::Conversation) -> ConversationView
 pub fn visitor_conversation(conversation: &history_pb::Conversation) -> ConversationView {
     ConversationView {
         tags: Vec::new(),
+        contact_email: None,
         ..self::conversation(conversation)
     }
 }

@@ -1,8 +1,9 @@
 //! gRPC adapter of agent management: validates requests, calls the store, converts results.
 
+use crate::hours::{BusinessHours, Interval};
 use crate::store::{
-    AgentChanges, AgentRecord, DepartmentChanges, NewAgent, Role, RoutingSettings, Status, Store,
-    Strategy, skills_from_stored,
+    AgentChanges, AgentRecord, Availability, DepartmentChanges, NewAgent, Role, RoutingSettings,
+    Status, Store, Strategy, hours_from_stored, skills_from_stored,
 };
 use crate::{
     AgentError,
@@ -94,7 +95,43 @@ fn department_to_proto(model: department::Model) -> pb::Department {
         strategy: strategy as i32,
         sticky_window_secs: u32::try_from(model.sticky_window_secs).unwrap_or(0),
         required_skills: skills_from_stored(&model.required_skills),
+        business_hours: hours_from_stored(model.business_hours.as_deref()).map(hours_to_proto),
     }
+}
+
+fn hours_to_proto(hours: BusinessHours) -> pb::BusinessHours {
+    pb::BusinessHours {
+        time_zone: hours.time_zone,
+        intervals: hours
+            .intervals
+            .into_iter()
+            .map(|interval| pb::OpeningInterval {
+                weekday: interval.weekday,
+                open: interval.open,
+                close: interval.close,
+            })
+            .collect(),
+    }
+}
+
+/// Converts and validates business hours from a request.
+fn hours_from_proto(hours: pb::BusinessHours) -> Result<BusinessHours, GrpcStatus> {
+    let hours = BusinessHours {
+        time_zone: hours.time_zone.trim().to_owned(),
+        intervals: hours
+            .intervals
+            .into_iter()
+            .map(|interval| Interval {
+                weekday: interval.weekday,
+                open: interval.open,
+                close: interval.close,
+            })
+            .collect(),
+    };
+    hours
+        .validate()
+        .map_err(|(field, reason)| invalid_argument(field, &reason))?;
+    Ok(hours)
 }
 
 fn strategy_from_proto(value: i32) -> Result<Strategy, GrpcStatus> {
@@ -366,6 +403,7 @@ impl AgentManagementService for AgentGrpc {
             strategy: strategy_from_proto(request.strategy)?,
             sticky_window_secs: sticky_window(request.sticky_window_secs)?,
             required_skills: skills("required_skills", &request.required_skills)?,
+            business_hours: request.business_hours.map(hours_from_proto).transpose()?,
         };
         let department = self
             .store
@@ -395,6 +433,16 @@ impl AgentManagementService for AgentGrpc {
                 .required_skills
                 .map(|list| skills("required_skills", &list.values))
                 .transpose()?,
+            business_hours: match (request.clear_business_hours, request.business_hours) {
+                (true, None) => Some(None),
+                (true, Some(_)) => {
+                    return Err(invalid_argument(
+                        "business_hours",
+                        "cannot set and clear business hours at once",
+                    ));
+                }
+                (false, hours) => hours.map(hours_from_proto).transpose()?.map(Some),
+            },
         };
         let department = self
             .store
@@ -597,6 +645,29 @@ impl AgentManagementService for AgentGrpc {
             .end_presence(workspace_id, agent_id, &connection_id)
             .await?;
         Ok(Response::new(pb::EndPresenceResponse {}))
+    }
+
+    async fn get_availability(
+        &self,
+        request: Request<pb::GetAvailabilityRequest>,
+    ) -> GrpcResult<pb::GetAvailabilityResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let department_id = request
+            .department_id
+            .as_deref()
+            .map(|id| parse_uuid("department_id", id))
+            .transpose()?;
+        let availability = self.store.availability(workspace_id, department_id).await?;
+        let (open, reason) = match availability {
+            Availability::Open => (true, ""),
+            Availability::OutsideHours => (false, "outside_hours"),
+            Availability::NobodyOnline => (false, "nobody_online"),
+        };
+        Ok(Response::new(pb::GetAvailabilityResponse {
+            open,
+            reason: reason.to_owned(),
+        }))
     }
 
     async fn list_canned_replies(

@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod grpc;
+pub mod hours;
 pub mod store;
 
 pub use config::Config;

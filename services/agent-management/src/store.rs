@@ -8,6 +8,7 @@ use crate::db::OUTBOX;
 use crate::db::entity::{
     agent, agent_department, canned_reply, department, login_session, presence_lease, workspace,
 };
+use crate::hours::BusinessHours;
 use crate::{AgentError, AgentResult};
 use chrono::Utc;
 use prost::Message as _;
@@ -86,6 +87,7 @@ pub struct RoutingSettings {
     pub strategy: Strategy,
     pub sticky_window_secs: i32,
     pub required_skills: Vec<String>,
+    pub business_hours: Option<BusinessHours>,
 }
 
 /// Changes to a department; `None` leaves a field as it is.
@@ -95,6 +97,8 @@ pub struct DepartmentChanges {
     pub strategy: Option<Strategy>,
     pub sticky_window_secs: Option<i32>,
     pub required_skills: Option<Vec<String>>,
+    /// `Some(None)` removes the hours.
+    pub business_hours: Option<Option<BusinessHours>>,
 }
 
 /// Changes to an agent; `None` leaves a field as it is.
@@ -106,6 +110,24 @@ pub struct AgentChanges {
     pub skills: Option<Vec<String>>,
     pub department_ids: Option<Vec<Uuid>>,
     pub disabled: Option<bool>,
+}
+
+/// Returns the stored form of business hours.
+fn hours_to_stored(hours: &BusinessHours) -> String {
+    serde_json::to_string(hours).unwrap_or_default()
+}
+
+/// Parses stored business hours; a damaged value reads as none (always open).
+pub fn hours_from_stored(stored: Option<&str>) -> Option<BusinessHours> {
+    stored.and_then(|stored| serde_json::from_str(stored).ok())
+}
+
+/// Whether a visitor can expect an answer now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    Open,
+    OutsideHours,
+    NobodyOnline,
 }
 
 /// Returns the stored form of a skill list.
@@ -303,6 +325,7 @@ impl Store {
             strategy: Set(settings.strategy.as_str().to_owned()),
             sticky_window_secs: Set(settings.sticky_window_secs),
             required_skills: Set(skills_to_stored(&settings.required_skills)),
+            business_hours: Set(settings.business_hours.as_ref().map(hours_to_stored)),
         };
         model.insert(&self.db).await.map_err(department_name_taken)
     }
@@ -331,6 +354,9 @@ impl Store {
         }
         if let Some(skills) = changes.required_skills {
             active.required_skills = Set(skills_to_stored(&skills));
+        }
+        if let Some(hours) = changes.business_hours {
+            active.business_hours = Set(hours.as_ref().map(hours_to_stored));
         }
         active.update(&self.db).await.map_err(department_name_taken)
     }
@@ -733,6 +759,37 @@ impl Store {
                 .increment(1);
         }
         Ok(disconnected)
+    }
+
+    /// Whether a visitor of the workspace (asking for `department_id`) can expect an answer
+    /// now: within the department's hours, and with an enabled agent online (in it).
+    pub async fn availability(
+        &self,
+        workspace_id: Uuid,
+        department_id: Option<Uuid>,
+    ) -> AgentResult<Availability> {
+        self.workspace(workspace_id).await?;
+        if let Some(department_id) = department_id {
+            let department = department::Entity::find_by_id(department_id)
+                .filter(department::Column::WorkspaceId.eq(workspace_id))
+                .one(&self.db)
+                .await?
+                .ok_or(AgentError::DepartmentNotFound)?;
+            let hours = hours_from_stored(department.business_hours.as_deref());
+            if hours.is_some_and(|hours| !hours.is_open(Utc::now())) {
+                return Ok(Availability::OutsideHours);
+            }
+        }
+        let online = self
+            .agents(workspace_id, department_id, Some(Status::Online))
+            .await?
+            .into_iter()
+            .any(|record| !record.agent.disabled);
+        Ok(if online {
+            Availability::Open
+        } else {
+            Availability::NobodyOnline
+        })
     }
 
     /// Lists the canned replies of a workspace: `agent_id`'s personal ones first, then the

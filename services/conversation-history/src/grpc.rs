@@ -25,6 +25,28 @@ const MAX_PAGE: u32 = 500;
 
 type GrpcResult<T> = Result<Response<T>, Status>;
 
+/// Checks an email address given by a visitor: one '@', a dot in the domain, no spaces,
+/// at most 254 characters. Returns it trimmed.
+pub fn contact_email(value: &str) -> Result<String, Status> {
+    let value = value.trim();
+    let valid = value.len() <= 254
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if !valid {
+        return Err(invalid_argument(
+            "contact_email",
+            "must be an email address",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
 /// Most tags on one conversation.
 const MAX_TAGS: usize = 20;
 
@@ -143,9 +165,21 @@ impl ConversationHistoryService for HistoryGrpc {
         let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
         let visitor_id = parse_uuid("visitor_id", &request.visitor_id)?;
         let department_id = optional_uuid("department_id", request.department_id.as_deref())?;
+        let contact_email = request
+            .contact_email
+            .as_deref()
+            .map(contact_email)
+            .transpose()?;
+        if contact_email.is_some() && !request.offline {
+            return Err(invalid_argument(
+                "contact_email",
+                "only offline messages carry an email",
+            ));
+        }
+        let offline = request.offline.then_some(contact_email);
         let conversation = self
             .store
-            .open_conversation(workspace_id, visitor_id, department_id)
+            .open_conversation(workspace_id, visitor_id, department_id, offline)
             .await?;
         Ok(Response::new(pb::OpenConversationResponse {
             conversation: Some(convert::conversation(&conversation)),

@@ -178,12 +178,14 @@ impl Store {
         Ok((created, true, Some(token)))
     }
 
-    /// Opens a new conversation in status `queued` and records `ConversationOpened`.
+    /// Opens a new conversation in status `queued` and records `ConversationOpened`. With
+    /// `offline`, it is an offline message (with the visitor's email, when given).
     pub async fn open_conversation(
         &self,
         workspace_id: Uuid,
         visitor_id: Uuid,
         department_id: Option<Uuid>,
+        offline: Option<Option<String>>,
     ) -> HistoryResult<conversation::Model> {
         visitor::Entity::find_by_id(visitor_id)
             .filter(visitor::Column::WorkspaceId.eq(workspace_id))
@@ -204,6 +206,8 @@ impl Store {
             updated_at: Set(now),
             closed_at: Set(None),
             tags: Set("[]".to_owned()),
+            offline: Set(offline.is_some()),
+            contact_email: Set(offline.flatten()),
         }
         .insert(&txn)
         .await?;

@@ -4,6 +4,7 @@ mod m20261125_000001_create_agent_tables;
 mod m20261125_000002_routing_settings_and_agent_admin;
 mod m20261125_000003_presence_leases;
 mod m20261125_000004_canned_replies;
+mod m20261125_000005_business_hours;
 
 use sea_orm_migration::prelude::*;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_routing_settings_and_agent_admin::Migration),
             Box::new(m20261125_000003_presence_leases::Migration),
             Box::new(m20261125_000004_canned_replies::Migration),
+            Box::new(m20261125_000005_business_hours::Migration),
         ]
     }
 

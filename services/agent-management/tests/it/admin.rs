@@ -43,6 +43,7 @@ async fn departments_keep_routing_settings_and_refuse_bad_changes() {
             strategy: pb::RoutingStrategy::RoundRobin as i32,
             sticky_window_secs: 600,
             required_skills: vec![" Lang:ZH ".into(), "billing".into(), "lang:zh".into()],
+            business_hours: None,
         })
         .await
         .expect("department")
@@ -437,4 +438,178 @@ async fn the_last_enabled_admin_cannot_be_disabled_or_demoted() {
         demoted.role,
         switchboard_proto::common::v1::AgentRole::Agent as i32
     );
+}
+
+/// Hours in a zone where it is now between 06:00 and 18:00, open all of today (local) or only
+/// tomorrow, so the test never runs near a boundary.
+fn hours_now(open_today: bool) -> pb::BusinessHours {
+    use chrono::{Datelike, Timelike};
+    let now = chrono::Utc::now();
+    let (zone, offset) = if now.hour() >= 12 {
+        ("Etc/GMT+6", -6)
+    } else {
+        ("Etc/GMT-6", 6)
+    };
+    let local = now + chrono::Duration::hours(offset);
+    let today = local.weekday().number_from_monday();
+    let weekday = if open_today { today } else { today % 7 + 1 };
+    pb::BusinessHours {
+        time_zone: zone.to_owned(),
+        intervals: vec![pb::OpeningInterval {
+            weekday,
+            open: "00:00".into(),
+            close: "23:59".into(),
+        }],
+    }
+}
+
+#[tokio::test]
+async fn availability_follows_business_hours_and_who_is_online() {
+    let mut app = spawn(TestDb::fresh().await.url).await;
+    let boot = bootstrap(&mut app.client).await;
+    let workspace = boot.workspace.expect("workspace");
+    let admin = boot.admin.expect("admin");
+    let client = app.client.clone();
+    let availability = |department: Option<String>| {
+        let mut client = client.clone();
+        let workspace_id = workspace.id.clone();
+        async move {
+            let answer = client
+                .get_availability(pb::GetAvailabilityRequest {
+                    workspace_id,
+                    department_id: department,
+                })
+                .await
+                .expect("availability")
+                .into_inner();
+            (answer.open, answer.reason)
+        }
+    };
+    let bad_hours = [
+        pb::BusinessHours {
+            time_zone: "Mars/Olympus".into(),
+            intervals: vec![],
+        },
+        pb::BusinessHours {
+            time_zone: "UTC".into(),
+            intervals: vec![pb::OpeningInterval {
+                weekday: 8,
+                open: "09:00".into(),
+                close: "18:00".into(),
+            }],
+        },
+        pb::BusinessHours {
+            time_zone: "UTC".into(),
+            intervals: vec![pb::OpeningInterval {
+                weekday: 1,
+                open: "18:00".into(),
+                close: "09:00".into(),
+            }],
+        },
+    ];
+    for hours in bad_hours {
+        let refused = app
+            .client
+            .create_department(pb::CreateDepartmentRequest {
+                workspace_id: workspace.id.clone(),
+                name: "Night".into(),
+                business_hours: Some(hours.clone()),
+                ..Default::default()
+            })
+            .await
+            .expect_err("bad hours");
+        assert_eq!(refused.code(), Code::InvalidArgument, "{hours:?}");
+    }
+    let closed = app
+        .client
+        .create_department(pb::CreateDepartmentRequest {
+            workspace_id: workspace.id.clone(),
+            name: "Sales".into(),
+            business_hours: Some(hours_now(false)),
+            ..Default::default()
+        })
+        .await
+        .expect("department")
+        .into_inner()
+        .department
+        .expect("department");
+    assert_eq!(closed.business_hours, Some(hours_now(false)));
+    let listed = app
+        .client
+        .list_departments(pb::ListDepartmentsRequest {
+            workspace_id: workspace.id.clone(),
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .departments;
+    assert_eq!(listed.len(), 1, "refused departments were not created");
+
+    assert_eq!(
+        availability(None).await,
+        (false, "nobody_online".to_owned())
+    );
+    assert_eq!(
+        availability(Some(closed.id.clone())).await,
+        (false, "outside_hours".to_owned())
+    );
+    app.client
+        .update_agent(pb::UpdateAgentRequest {
+            workspace_id: workspace.id.clone(),
+            agent_id: admin.id.clone(),
+            department_ids: list(&[&closed.id]),
+            ..Default::default()
+        })
+        .await
+        .expect("join");
+    app.client
+        .set_agent_status(pb::SetAgentStatusRequest {
+            workspace_id: workspace.id.clone(),
+            agent_id: admin.id.clone(),
+            status: AgentStatus::Online as i32,
+        })
+        .await
+        .expect("online");
+    assert_eq!(availability(None).await, (true, String::new()));
+    assert_eq!(
+        availability(Some(closed.id.clone())).await,
+        (false, "outside_hours".to_owned()),
+        "someone online does not open a closed department"
+    );
+    app.client
+        .update_department(pb::UpdateDepartmentRequest {
+            workspace_id: workspace.id.clone(),
+            department_id: closed.id.clone(),
+            business_hours: Some(hours_now(true)),
+            ..Default::default()
+        })
+        .await
+        .expect("open today");
+    assert_eq!(
+        availability(Some(closed.id.clone())).await,
+        (true, String::new())
+    );
+    let cleared = app
+        .client
+        .update_department(pb::UpdateDepartmentRequest {
+            workspace_id: workspace.id.clone(),
+            department_id: closed.id.clone(),
+            clear_business_hours: true,
+            ..Default::default()
+        })
+        .await
+        .expect("clear")
+        .into_inner()
+        .department
+        .expect("department");
+    assert_eq!(cleared.business_hours, None);
+    let unknown = app
+        .client
+        .get_availability(pb::GetAvailabilityRequest {
+            workspace_id: workspace.id.clone(),
+            department_id: Some(uuid::Uuid::now_v7().to_string()),
+        })
+        .await
+        .expect_err("unknown department");
+    assert_eq!(unknown.code(), Code::NotFound);
 }

@@ -4,6 +4,7 @@ mod m20261125_000001_create_history_tables;
 mod m20261125_000002_visitor_tokens_and_sender_names;
 mod m20261125_000003_notes;
 mod m20261125_000004_conversation_tags;
+mod m20261125_000005_offline_messages;
 
 use sea_orm_migration::prelude::*;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_visitor_tokens_and_sender_names::Migration),
             Box::new(m20261125_000003_notes::Migration),
             Box::new(m20261125_000004_conversation_tags::Migration),
+            Box::new(m20261125_000005_offline_messages::Migration),
         ]
     }
 

@@ -25,6 +25,8 @@ pub fn conversation(model: &conversation::Model) -> pb::Conversation {
         updated_at: Some(timestamp(model.updated_at)),
         closed_at: model.closed_at.map(timestamp),
         tags: serde_json::from_str(&model.tags).unwrap_or_default(),
+        offline: model.offline,
+        contact_email: model.contact_email.clone(),
     }
 }
 

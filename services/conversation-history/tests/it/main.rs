@@ -107,6 +107,7 @@ async fn open_chat(client: &mut Client) -> Chat {
             workspace_id: workspace_id.clone(),
             visitor_id: visitor.id.clone(),
             department_id: None,
+            ..Default::default()
         })
         .await
         .expect("open")

@@ -241,6 +241,7 @@ impl System {
                 strategy: strategy as i32,
                 sticky_window_secs,
                 required_skills: required_skills.iter().map(|s| (*s).to_owned()).collect(),
+                business_hours: None,
             })
             .await
             .expect("department")
@@ -323,6 +324,7 @@ impl System {
                 workspace_id: workspace_id.to_owned(),
                 visitor_id,
                 department_id: department_id.map(str::to_owned),
+                ..Default::default()
             })
             .await
             .expect("open")

@@ -17,6 +17,8 @@ pub struct Model {
     pub sticky_window_secs: i32,
     /// JSON array of skills every agent taking this department's conversations must have.
     pub required_skills: String,
+    /// JSON [`crate::hours::BusinessHours`]; null = always open.
+    pub business_hours: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -21,6 +21,10 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     /// JSON array of tags.
     pub tags: String,
+    /// Opened while nobody could answer.
+    pub offline: bool,
+    /// Where the visitor asked to be answered.
+    pub contact_email: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
