@@ -7,6 +7,7 @@
 //! | `PATCH /v1/canned-replies/{id}` | `{"shortcut"?,"text"?}`; own personal replies, or workspace ones for admins and supervisors |
 //! | `DELETE /v1/canned-replies/{id}` | same rights as `PATCH` |
 //! | `PUT /v1/conversations/{id}/tags` | `{"tags":[…]}`; by the agent holding the conversation, or admins and supervisors |
+//! | `POST /v1/announcements` | `{"text","department_id"?}` to every online agent (of the department); admins and supervisors; 202 |
 //! | `GET /v1/directory` | colleagues (`id`, `name`, `status`, `load`, `max_concurrent`; enabled agents only) and departments, for transfers |
 //!
 //! Another workspace's ids answer 404 like ids that do not exist.
@@ -17,7 +18,7 @@ use crate::state::Gateway;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, patch, put};
+use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -33,12 +34,14 @@ pub fn routes() -> Router<Arc<Gateway>> {
         .route("/v1/canned-replies/{id}", patch(update).delete(remove))
         .route("/v1/conversations/{id}/tags", put(set_tags))
         .route("/v1/directory", get(directory))
+        .route("/v1/announcements", post(announce))
 }
 
 /// The authenticated caller.
 struct Caller {
     workspace_id: String,
     agent_id: String,
+    name: String,
     /// Admin or supervisor: may manage what the whole workspace shares.
     manages_workspace: bool,
 }
@@ -53,6 +56,7 @@ async fn caller(gateway: &Gateway, headers: &HeaderMap) -> Result<Caller, ApiErr
     Ok(Caller {
         workspace_id: workspace.id,
         agent_id: agent.id,
+        name: agent.name,
         manages_workspace,
     })
 }
@@ -94,6 +98,93 @@ async fn directory(
         .collect();
     Ok(Json(
         json!({ "agents": agents, "departments": departments }),
+    ))
+}
+
+/// Longest announcement, in characters.
+const MAX_ANNOUNCEMENT_CHARS: usize = 2000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAnnouncement {
+    text: String,
+    #[serde(default)]
+    department_id: Option<String>,
+}
+
+/// Sends an announcement to the online agents of the workspace or of one department.
+async fn announce(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Result<Json<NewAnnouncement>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let caller = caller(&gateway, &headers).await?;
+    if !caller.manages_workspace {
+        return Err(forbidden("only admins and supervisors send announcements"));
+    }
+    let body = json_body(body)?;
+    let text = body.text.trim();
+    if text.is_empty() || text.chars().count() > MAX_ANNOUNCEMENT_CHARS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_argument",
+            "text: must be 1 to 2000 characters",
+        ));
+    }
+    if let Some(department_id) = &body.department_id {
+        let known = gateway
+            .peers
+            .agents
+            .clone()
+            .list_departments(agent_pb::ListDepartmentsRequest {
+                workspace_id: caller.workspace_id.clone(),
+            })
+            .await
+            .map_err(|status| ApiError::from_status(&status, "not_found"))?
+            .into_inner()
+            .departments
+            .iter()
+            .any(|department| &department.id == department_id);
+        if !known {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "department not found",
+            ));
+        }
+    }
+    let announcement = crate::ws::protocol::Announcement {
+        id: uuid::Uuid::now_v7().to_string(),
+        text: text.to_owned(),
+        author: crate::ws::protocol::AnnouncementAuthor {
+            id: caller.agent_id,
+            name: caller.name,
+        },
+        department_id: body.department_id,
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
+    let payload = serde_json::to_vec(&announcement).unwrap_or_default();
+    gateway
+        .bus
+        .publish_live(
+            &gateway
+                .subjects
+                .workspace_announcements(&caller.workspace_id),
+            payload.into(),
+        )
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "cannot publish announcement");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "service temporarily unavailable, retry",
+            )
+        })?;
+    metrics::counter!("switchboard_announcements_total").increment(1);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "announcement": announcement })),
     ))
 }
 

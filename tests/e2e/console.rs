@@ -311,3 +311,116 @@ async fn canned_replies_and_tags_respect_roles_and_refuse_bad_input() {
         "tags are internal: {visitor_welcome}"
     );
 }
+
+#[tokio::test]
+async fn announcements_reach_the_online_agents_they_are_meant_for() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let system = AllInOne::start(data.path(), &[]).await;
+    let base = system.base.clone();
+    let http = reqwest::Client::new();
+    let admin = token(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (status, department) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/v1/admin/departments"),
+        &admin,
+        Some(json!({ "name": "Sales" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let sales = department["department"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    for (name, departments) in [("bea", json!([sales])), ("cem", json!([]))] {
+        let (status, _) = call(
+            &http,
+            reqwest::Method::POST,
+            format!("{base}/v1/admin/agents"),
+            &admin,
+            Some(json!({
+                "name": name, "email": format!("{name}@acme.example"),
+                "password": "agent-password", "department_ids": departments
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let bea_token = token(&http, &base, "bea@acme.example", "agent-password").await;
+    let cem_token = token(&http, &base, "cem@acme.example", "agent-password").await;
+    let (mut bea, _) = WsClient::agent(&base, &bea_token).await;
+    let (mut cem, _) = WsClient::agent(&base, &cem_token).await;
+    let announce = |token: String, body: Value| {
+        let http = http.clone();
+        let url = format!("{base}/v1/announcements");
+        async move { call(&http, reqwest::Method::POST, url, &token, Some(body)).await }
+    };
+
+    for (token, body, expected) in [
+        (
+            cem_token.clone(),
+            json!({ "text": "hi all" }),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            admin.clone(),
+            json!({ "text": "  " }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            admin.clone(),
+            json!({ "text": "x".repeat(2001) }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            admin.clone(),
+            json!({ "text": "hi", "department_id": uuid::Uuid::now_v7().to_string() }),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (status, _) = announce(token, body.clone()).await;
+        assert_eq!(status, expected, "{body}");
+    }
+    // Subscriptions start right after welcome; wait until an announcement gets through.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let first = loop {
+        let (status, _) = announce(
+            admin.clone(),
+            json!({ "text": "Sales meeting at 3", "department_id": sales }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        bea.send(json!({ "type": "ping" })).await;
+        bea.expect("pong").await;
+        if let Some(index) = bea
+            .unread()
+            .iter()
+            .position(|frame| frame["type"] == "announcement")
+        {
+            break bea.unread()[index].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no announcement arrived"
+        );
+    };
+    assert_eq!(first["text"], "Sales meeting at 3");
+    assert_eq!(first["author"]["name"], "Administrator");
+    assert_eq!(first["department_id"], sales.as_str());
+
+    let (status, _) = announce(admin.clone(), json!({ "text": "Lunch is served" })).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let everyone = loop {
+        let frame = cem.expect("announcement").await;
+        if frame["text"] == "Lunch is served" {
+            break frame;
+        }
+        panic!("Cem got an announcement for Sales: {frame}");
+    };
+    assert!(everyone["department_id"].is_null());
+    loop {
+        if bea.expect("announcement").await["text"] == "Lunch is served" {
+            break;
+        }
+    }
+}

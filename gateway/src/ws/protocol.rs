@@ -198,6 +198,25 @@ pub struct Sender {
     pub name: String,
 }
 
+/// An announcement, as carried on the bus and sent to agents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announcement {
+    pub id: String,
+    pub text: String,
+    pub author: AnnouncementAuthor,
+    /// Only members of this department receive it; everyone when absent.
+    pub department_id: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// Who sent an announcement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnouncementAuthor {
+    pub id: String,
+    pub name: String,
+}
+
 /// Whether a visitor can expect an answer now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AvailabilityView {
@@ -299,6 +318,9 @@ pub enum ServerFrame {
         /// RFC 3339.
         created_at: String,
     },
+    /// Agents: a message from an admin or supervisor to the online agents of the workspace or
+    /// of one department (live only: agents offline at the time do not get it later).
+    Announcement(Announcement),
     /// Visitors: where a waiting conversation stands in the queue; sent on `resume` and
     /// whenever it changes. `expected_wait_secs` is absent until there is enough history.
     Queue {

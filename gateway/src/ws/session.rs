@@ -315,6 +315,12 @@ pub(super) async fn agent(
         agent_id,
         inbox,
     ));
+    let announcements_task = tokio::spawn(watch_announcements(
+        gateway.clone(),
+        outbound.clone(),
+        workspace_id,
+        agent.department_ids.clone(),
+    ));
     let lease = PresenceLease {
         gateway: gateway.clone(),
         workspace_id: workspace_id.to_string(),
@@ -324,8 +330,46 @@ pub(super) async fn agent(
     let lease_task = tokio::spawn(lease.clone().keep_alive(outbound.clone()));
     session.run(&mut reader).await;
     inbox_task.abort();
+    announcements_task.abort();
     lease_task.abort();
     lease.end().await;
+}
+
+/// Forwards the workspace's announcements meant for this agent (all, or its departments').
+async fn watch_announcements(
+    gateway: Arc<Gateway>,
+    outbound: Outbound,
+    workspace_id: Uuid,
+    department_ids: Vec<String>,
+) {
+    let subject = gateway
+        .subjects
+        .workspace_announcements(&workspace_id.to_string());
+    let mut announcements = match gateway.bus.subscribe(&subject).await {
+        Ok(subscription) => subscription,
+        Err(error) => {
+            tracing::warn!(%workspace_id, %error, "cannot subscribe to announcements");
+            return;
+        }
+    };
+    loop {
+        let event = tokio::select! {
+            () = outbound.closed() => return,
+            event = announcements.next() => event,
+        };
+        let Some(event) = event else { return };
+        let Ok(announcement) = serde_json::from_slice::<protocol::Announcement>(&event.payload)
+        else {
+            continue;
+        };
+        let for_me = announcement
+            .department_id
+            .as_ref()
+            .is_none_or(|department| department_ids.contains(department));
+        if for_me {
+            outbound.send(&ServerFrame::Announcement(announcement));
+        }
+    }
 }
 
 /// This socket's share of its agent's presence: renewed every heartbeat while the socket is
