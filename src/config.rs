@@ -43,6 +43,8 @@ pub(crate) struct Settings {
     pub(crate) session_ttl_secs: u64,
     /// How long an agent with no socket left keeps its status and conversations.
     pub(crate) presence_grace_secs: u64,
+    /// Close assigned conversations quiet for this long (0 = never).
+    pub(crate) auto_close_secs: u64,
     /// Apply migrations when a service starts (turn off when a deploy job runs `migrate`).
     pub(crate) migrate_on_start: bool,
     /// WebSocket limits of the gateway (see docs/protocol.md).
@@ -79,6 +81,7 @@ impl Default for Settings {
             max_text_bytes: 8 * 1024,
             session_ttl_secs: 12 * 3600,
             presence_grace_secs: 30,
+            auto_close_secs: 30 * 60,
             migrate_on_start: true,
             ws_max_frame_bytes: 64 * 1024,
             ws_outbound_queue: 256,
@@ -267,6 +270,8 @@ impl Settings {
             migrate: self.migrate_on_start,
             max_text_bytes: self.max_text_bytes,
             shutdown_grace_secs: self.shutdown_grace_secs,
+            auto_close_secs: self.auto_close_secs,
+            ..switchboard_conversation_history::Config::default()
         }
     }
 

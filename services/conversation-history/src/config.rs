@@ -18,6 +18,11 @@ pub struct Config {
     pub max_text_bytes: usize,
     /// How long in-flight calls may take to finish on shutdown, in seconds.
     pub shutdown_grace_secs: u64,
+    /// Close an assigned conversation after this many seconds without a message (0 = never).
+    /// Waiting (queued) conversations are never closed: they wait for an agent.
+    pub auto_close_secs: u64,
+    /// Period of the inactivity check, in milliseconds.
+    pub auto_close_sweep_ms: u64,
 }
 
 impl Default for Config {
@@ -28,6 +33,8 @@ impl Default for Config {
             migrate: true,
             max_text_bytes: 8 * 1024,
             shutdown_grace_secs: 10,
+            auto_close_secs: 0,
+            auto_close_sweep_ms: 30_000,
         }
     }
 }

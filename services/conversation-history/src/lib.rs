@@ -36,11 +36,21 @@ pub async fn run(
         db::migrate(&db).await?;
     }
     let notifier = OutboxNotifier::default();
-    let store = store::Store::new(db.clone(), config.subjects(), notifier.clone());
-    let service = ConversationHistoryServiceServer::new(grpc::HistoryGrpc::new(
-        Arc::new(store),
-        config.limits(),
+    let store = Arc::new(store::Store::new(
+        db.clone(),
+        config.subjects(),
+        notifier.clone(),
     ));
+    let auto_close = (config.auto_close_secs > 0).then(|| {
+        tokio::spawn(close_inactive(
+            store.clone(),
+            std::time::Duration::from_secs(config.auto_close_secs),
+            std::time::Duration::from_millis(config.auto_close_sweep_ms.max(100)),
+            shutdown.clone(),
+        ))
+    });
+    let service =
+        ConversationHistoryServiceServer::new(grpc::HistoryGrpc::new(store, config.limits()));
     let parts = HostParts {
         listener,
         db,
@@ -50,7 +60,29 @@ pub async fn run(
         shutdown,
         grace: config.shutdown_grace(),
     };
-    host(service, parts)
-        .await
-        .map_err(|error| HistoryError::Startup(error.to_string()))
+    let hosted = host(service, parts).await;
+    if let Some(task) = auto_close {
+        task.abort();
+    }
+    hosted.map_err(|error| HistoryError::Startup(error.to_string()))
+}
+
+/// Every `period` until `shutdown`: closes assigned conversations quiet for `after`.
+async fn close_inactive(
+    store: Arc<store::Store>,
+    after: std::time::Duration,
+    period: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(period) => {}
+        }
+        match store.close_inactive(after).await {
+            Ok(0) => {}
+            Ok(closed) => tracing::info!(closed, "closed inactive conversations"),
+            Err(error) => tracing::warn!(%error, "cannot close inactive conversations"),
+        }
+    }
 }

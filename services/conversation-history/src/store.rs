@@ -57,6 +57,13 @@ impl SenderKind {
     }
 }
 
+/// Most conversations closed per inactivity check.
+const INACTIVE_BATCH: u64 = 200;
+
+/// What the visitor reads when a quiet conversation is closed.
+const INACTIVE_NOTICE: &str =
+    "This conversation was closed after a period of inactivity. Write again any time.";
+
 /// Most notes returned for one conversation.
 const MAX_NOTES: u64 = 500;
 
@@ -487,6 +494,85 @@ impl Store {
         self.notifier.notify();
         metrics::counter!("switchboard_conversations_requeued_total").increment(1);
         Ok((conversation, true))
+    }
+
+    /// Closes assigned conversations without a message for `after`, each with a system message
+    /// saying so (one transaction each; a message arriving meanwhile keeps it open). Returns how
+    /// many were closed; at most a batch per call.
+    pub async fn close_inactive(&self, after: std::time::Duration) -> HistoryResult<usize> {
+        let cutoff = Utc::now() - chrono::Duration::from_std(after).unwrap_or_default();
+        let quiet: Vec<Uuid> = conversation::Entity::find()
+            .select_only()
+            .column(conversation::Column::Id)
+            .filter(conversation::Column::Status.eq(status::ASSIGNED))
+            .filter(conversation::Column::UpdatedAt.lt(cutoff))
+            .order_by_asc(conversation::Column::UpdatedAt)
+            .limit(INACTIVE_BATCH)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut closed = 0;
+        for id in quiet {
+            let now = Utc::now();
+            let txn = self.db.begin().await?;
+            let updated = conversation::Entity::update_many()
+                .col_expr(conversation::Column::Status, Expr::value(status::CLOSED))
+                .col_expr(conversation::Column::ClosedAt, Expr::value(now))
+                .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
+                .col_expr(
+                    conversation::Column::LastSeq,
+                    Expr::col(conversation::Column::LastSeq).add(1),
+                )
+                .filter(conversation::Column::Id.eq(id))
+                .filter(conversation::Column::Status.eq(status::ASSIGNED))
+                .filter(conversation::Column::UpdatedAt.lt(cutoff))
+                .exec_with_returning(&txn)
+                .await?;
+            let Some(conversation) = updated.into_iter().next() else {
+                txn.rollback().await?;
+                continue;
+            };
+            let message = message::ActiveModel {
+                conversation_id: Set(id),
+                seq: Set(conversation.last_seq),
+                sender_kind: Set(SenderKind::System.as_str().to_owned()),
+                sender_id: Set(String::new()),
+                client_msg_id: Set(format!("system-{}", Uuid::now_v7())),
+                text: Set(INACTIVE_NOTICE.to_owned()),
+                created_at: Set(now),
+                sender_name: Set(String::new()),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            let workspace_id = conversation.workspace_id;
+            self.enqueue(
+                &txn,
+                &self.subjects.conversation_message(&id.to_string()),
+                workspace_id,
+                Payload::MessageAppended(events::MessageAppended {
+                    message: Some(convert::message(&message)),
+                }),
+            )
+            .await?;
+            self.enqueue(
+                &txn,
+                &self.subjects.conversation_lifecycle(&id.to_string()),
+                workspace_id,
+                Payload::ConversationClosed(events::ConversationClosed {
+                    conversation: Some(convert::conversation(&conversation)),
+                }),
+            )
+            .await?;
+            txn.commit().await?;
+            closed += 1;
+        }
+        if closed > 0 {
+            self.notifier.notify();
+            metrics::counter!("switchboard_conversations_auto_closed_total")
+                .increment(closed as u64);
+        }
+        Ok(closed)
     }
 
     /// Closes a conversation; closing a closed one changes nothing.

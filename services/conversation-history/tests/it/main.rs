@@ -8,7 +8,7 @@ use std::time::Duration;
 use switchboard_conversation_history::Config;
 use switchboard_platform::bus::SharedBus;
 use switchboard_platform::testing::{NatsServerProcess, TcpProxy, TestDb, TestNats, wait_until};
-use switchboard_proto::common::v1::SenderKind;
+use switchboard_proto::common::v1::{ConversationStatus, SenderKind};
 use switchboard_proto::history::v1::{
     self as pb, conversation_history_service_client::ConversationHistoryServiceClient,
 };
@@ -34,15 +34,22 @@ impl Drop for Spawned {
 }
 
 async fn spawn_with(database_url: String, nats: TestNats) -> Spawned {
+    let config = Config {
+        database_url,
+        ..Config::default()
+    };
+    spawn_config(config, nats).await
+}
+
+async fn spawn_config(config: Config, nats: TestNats) -> Spawned {
     let bus: SharedBus = Arc::new(nats.bus().await);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = Config {
-        database_url,
         subject_prefix: nats.subjects.prefix().to_owned(),
-        ..Config::default()
+        ..config
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(switchboard_conversation_history::run(
@@ -642,4 +649,70 @@ async fn database_down_answers_unavailable_without_leaking_sql_and_recovers() {
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn quiet_assigned_conversations_are_closed_and_waiting_ones_are_not() {
+    let config = Config {
+        database_url: TestDb::fresh().await.url,
+        auto_close_secs: 1,
+        auto_close_sweep_ms: 200,
+        ..Config::default()
+    };
+    let mut app = spawn_config(config, TestNats::new()).await;
+    let quiet = open_chat(&mut app.client).await;
+    let waiting = open_chat(&mut app.client).await;
+    app.client
+        .append_message(visitor_message(&quiet, "m1", "hello?"))
+        .await
+        .expect("append");
+    app.client
+        .assign_conversation(pb::AssignConversationRequest {
+            workspace_id: quiet.workspace_id.clone(),
+            conversation_id: quiet.conversation_id.clone(),
+            agent_id: uuid::Uuid::now_v7().to_string(),
+            from_agent_id: None,
+        })
+        .await
+        .expect("assign");
+    let reader = app.client.clone();
+    let status = |chat: &Chat| {
+        let mut client = reader.clone();
+        let request = pb::GetConversationRequest {
+            workspace_id: chat.workspace_id.clone(),
+            conversation_id: chat.conversation_id.clone(),
+        };
+        async move {
+            client
+                .get_conversation(request)
+                .await
+                .expect("get")
+                .into_inner()
+                .conversation
+                .expect("conversation")
+                .status
+        }
+    };
+    wait_until(
+        Duration::from_secs(20),
+        "the quiet conversation to close",
+        || async { status(&quiet).await == ConversationStatus::Closed as i32 },
+    )
+    .await;
+    let messages = all_messages(&mut app.client, &quiet).await;
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1].seq, 2);
+    assert_eq!(messages[1].sender_kind, SenderKind::System as i32);
+    assert!(messages[1].text.contains("inactivity"));
+    assert_eq!(
+        status(&waiting).await,
+        ConversationStatus::Queued as i32,
+        "a conversation waiting for an agent is never closed for inactivity"
+    );
+    let late = app
+        .client
+        .append_message(visitor_message(&quiet, "m2", "still there?"))
+        .await
+        .expect_err("closed");
+    assert_eq!(late.code(), Code::FailedPrecondition);
 }
