@@ -7,6 +7,7 @@ mod offline;
 mod presence;
 mod process;
 mod queue;
+mod rating;
 mod transfer;
 mod ws_client;
 

@@ -291,6 +291,7 @@ pub async fn state_changed(follower: &Follower, conversation: &history_pb::Conve
         conversation_id: conversation.id.clone(),
         status: view::status(conversation.status),
         agent,
+        rating_requested: conversation.rating_requested && conversation.rating_score.is_none(),
     });
 }
 

@@ -35,8 +35,19 @@ pub enum ClientFrame {
         conversation_id: String,
         state: bool,
     },
-    /// Close a conversation.
-    Close { conversation_id: String },
+    /// Close a conversation; agents may ask the visitor for a rating.
+    Close {
+        conversation_id: String,
+        #[serde(default)]
+        request_rating: bool,
+    },
+    /// Visitors: rate a closed conversation whose agent asked for it (1 to 5), once.
+    Rate {
+        conversation_id: String,
+        score: u8,
+        #[serde(default)]
+        comment: Option<String>,
+    },
     /// Agents: set your availability (`online`, `away` or `offline`).
     Status { status: String },
     /// Agents: take a waiting conversation yourself; `assigned` follows when it is yours.
@@ -78,6 +89,7 @@ impl ClientFrame {
             Self::Close { .. } => "close",
             Self::Status { .. } => "status",
             Self::Claim { .. } => "claim",
+            Self::Rate { .. } => "rate",
             Self::Transfer { .. } => "transfer",
             Self::Note { .. } => "note",
             Self::Ping => "ping",
@@ -85,8 +97,9 @@ impl ClientFrame {
     }
 }
 
-const KNOWN_TYPES: [&str; 10] = [
-    "auth", "message", "resume", "typing", "close", "status", "claim", "transfer", "note", "ping",
+const KNOWN_TYPES: [&str; 11] = [
+    "auth", "message", "resume", "typing", "close", "status", "claim", "transfer", "note", "rate",
+    "ping",
 ];
 
 /// Stable error codes of `error` frames.
@@ -127,6 +140,10 @@ pub enum ErrorCode {
     TargetNotFound,
     /// Visitor socket: the `department` parameter names no department of the workspace.
     InvalidDepartment,
+    /// `rate`: the conversation is not closed with a rating request.
+    RatingNotRequested,
+    /// `rate`: the conversation was rated already.
+    AlreadyRated,
     /// `email` is not an email address.
     InvalidEmail,
     /// Too many frames per second.
@@ -301,7 +318,12 @@ pub enum ServerFrame {
         conversation_id: String,
         status: &'static str,
         agent: Option<AgentRef>,
+        /// Closed with a request to rate it (`rate`).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        rating_requested: bool,
     },
+    /// Visitors: your rating is stored.
+    Rated { conversation_id: String, score: u8 },
     /// Replay after `resume` is complete; `recovered: false` means page through history.
     Resumed {
         conversation_id: String,

@@ -501,6 +501,7 @@ async fn watch_inbox(
                         conversation_id: conversation.id,
                         status: view::status(conversation.status),
                         agent: None,
+                        rating_requested: false,
                     });
                 }
                 continue;
@@ -735,7 +736,15 @@ impl Session {
                     self.typing(&conversation.id, state).await;
                 }
             }
-            ClientFrame::Close { conversation_id } => self.close(&conversation_id).await,
+            ClientFrame::Close {
+                conversation_id,
+                request_rating,
+            } => self.close(&conversation_id, request_rating).await,
+            ClientFrame::Rate {
+                conversation_id,
+                score,
+                comment,
+            } => self.rate(&conversation_id, score, comment).await,
             ClientFrame::Status { status } => self.status(&status).await,
             ClientFrame::Claim { conversation_id } => self.claim(&conversation_id).await,
             ClientFrame::Transfer {
@@ -996,6 +1005,7 @@ impl Session {
             conversation_id: opened.id,
             status: view::status(opened.status),
             agent: None,
+            rating_requested: false,
         });
         Some(id)
     }
@@ -1273,7 +1283,65 @@ impl Session {
         self.fail(code, message, None);
     }
 
-    async fn close(&mut self, conversation_id: &str) {
+    /// A visitor rates its closed conversation.
+    async fn rate(&self, conversation_id: &str, score: u8, comment: Option<String>) {
+        let Identity::Visitor { visitor_id, .. } = &self.identity else {
+            return self.fail(
+                ErrorCode::InvalidFrame,
+                "only visitors rate conversations",
+                None,
+            );
+        };
+        if !(1..=5).contains(&score) {
+            return self.fail(ErrorCode::InvalidFrame, "score must be 1 to 5", None);
+        }
+        if comment
+            .as_deref()
+            .is_some_and(|comment| comment.len() > self.gateway.config.max_text_bytes)
+        {
+            return self.fail(ErrorCode::MessageTooLong, "the comment is too long", None);
+        }
+        if Uuid::parse_str(conversation_id).is_err() {
+            return self.fail(
+                ErrorCode::ConversationNotFound,
+                "conversation not found",
+                None,
+            );
+        }
+        let request = history_pb::RateConversationRequest {
+            workspace_id: self.workspace_id.to_string(),
+            conversation_id: conversation_id.to_owned(),
+            visitor_id: visitor_id.to_string(),
+            score: u32::from(score),
+            comment,
+        };
+        match self
+            .gateway
+            .peers
+            .history
+            .clone()
+            .rate_conversation(request)
+            .await
+        {
+            Ok(_) => self.send(ServerFrame::Rated {
+                conversation_id: conversation_id.to_owned(),
+                score,
+            }),
+            Err(status) => match status.code() {
+                Code::AlreadyExists => {
+                    self.fail(ErrorCode::AlreadyRated, "you rated this conversation", None);
+                }
+                Code::FailedPrecondition => self.fail(
+                    ErrorCode::RatingNotRequested,
+                    "this conversation is not waiting for a rating",
+                    None,
+                ),
+                _ => self.service_error(&status, None),
+            },
+        }
+    }
+
+    async fn close(&mut self, conversation_id: &str, request_rating: bool) {
         let Some(conversation) = self.visible(conversation_id, None).await else {
             return;
         };
@@ -1289,6 +1357,8 @@ impl Session {
         let request = history_pb::CloseConversationRequest {
             workspace_id: self.workspace_id.to_string(),
             conversation_id: conversation.id.clone(),
+            // Only the agent asks for a rating; a visitor closing its own chat is not asked.
+            request_rating: request_rating && matches!(self.identity, Identity::Agent { .. }),
         };
         match self
             .gateway

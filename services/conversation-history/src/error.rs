@@ -9,6 +9,8 @@ pub type HistoryResult<T, E = HistoryError> = std::result::Result<T, E>;
 /// Everything that can go wrong in conversation history.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
+    #[error("conversation already rated")]
+    AlreadyRated,
     #[error("conversation is closed")]
     ConversationClosed,
     #[error("conversation not found")]
@@ -17,6 +19,8 @@ pub enum HistoryError {
     Db(#[from] sea_orm::DbErr),
     #[error("the sender is not a participant of this conversation")]
     NotParticipant,
+    #[error("no rating was asked for")]
+    RatingNotRequested,
     #[error("start-up failed: {0}")]
     Startup(String),
     #[error("visitor not found")]
@@ -30,6 +34,10 @@ impl From<HistoryError> for Status {
                 Status::failed_precondition("conversation is closed")
             }
             HistoryError::ConversationNotFound => grpc::not_found("conversation"),
+            HistoryError::AlreadyRated => Status::already_exists("conversation already rated"),
+            HistoryError::RatingNotRequested => {
+                Status::failed_precondition("no rating was asked for")
+            }
             HistoryError::VisitorNotFound => grpc::not_found("visitor"),
             HistoryError::NotParticipant => {
                 Status::permission_denied("the sender is not a participant of this conversation")

@@ -4,7 +4,7 @@ pub mod convert;
 
 use crate::config::Limits;
 use crate::store::{
-    ConversationFilter, NewMessage, NewNote, SenderKind, Store, VisitorUpsert, status,
+    ConversationFilter, NewMessage, NewNote, Rating, SenderKind, Store, VisitorUpsert, status,
 };
 use std::sync::Arc;
 use switchboard_platform::grpc::{invalid_argument, parse_uuid};
@@ -355,13 +355,49 @@ impl ConversationHistoryService for HistoryGrpc {
         }))
     }
 
+    async fn rate_conversation(
+        &self,
+        request: Request<pb::RateConversationRequest>,
+    ) -> GrpcResult<pb::RateConversationResponse> {
+        let request = request.into_inner();
+        if !(1..=5).contains(&request.score) {
+            return Err(invalid_argument("score", "must be 1 to 5"));
+        }
+        let comment = request
+            .comment
+            .as_deref()
+            .map(str::trim)
+            .filter(|comment| !comment.is_empty())
+            .map(ToOwned::to_owned);
+        if comment
+            .as_deref()
+            .is_some_and(|comment| comment.len() > self.limits.max_text_bytes)
+        {
+            return Err(invalid_argument("comment", "is too long"));
+        }
+        let conversation = self
+            .store
+            .rate(Rating {
+                workspace_id: parse_uuid("workspace_id", &request.workspace_id)?,
+                conversation_id: parse_uuid("conversation_id", &request.conversation_id)?,
+                visitor_id: parse_uuid("visitor_id", &request.visitor_id)?,
+                score: i32::try_from(request.score).unwrap_or(0),
+                comment,
+            })
+            .await?;
+        Ok(Response::new(pb::RateConversationResponse {
+            conversation: Some(convert::conversation(&conversation)),
+        }))
+    }
+
     async fn close_conversation(
         &self,
         request: Request<pb::CloseConversationRequest>,
     ) -> GrpcResult<pb::CloseConversationResponse> {
         let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
         let id = parse_uuid("conversation_id", &request.get_ref().conversation_id)?;
-        let conversation = self.store.close(workspace_id, id).await?;
+        let request_rating = request.get_ref().request_rating;
+        let conversation = self.store.close(workspace_id, id, request_rating).await?;
         Ok(Response::new(pb::CloseConversationResponse {
             conversation: Some(convert::conversation(&conversation)),
         }))

@@ -57,6 +57,17 @@ impl SenderKind {
     }
 }
 
+/// A visitor's rating, validated.
+#[derive(Debug, Clone)]
+pub struct Rating {
+    pub workspace_id: Uuid,
+    pub conversation_id: Uuid,
+    pub visitor_id: Uuid,
+    /// 1 to 5.
+    pub score: i32,
+    pub comment: Option<String>,
+}
+
 /// Most conversations closed per inactivity check.
 const INACTIVE_BATCH: u64 = 200;
 
@@ -215,6 +226,10 @@ impl Store {
             tags: Set("[]".to_owned()),
             offline: Set(offline.is_some()),
             contact_email: Set(offline.flatten()),
+            rating_requested: Set(false),
+            rating_score: Set(None),
+            rating_comment: Set(None),
+            rated_at: Set(None),
         }
         .insert(&txn)
         .await?;
@@ -496,6 +511,49 @@ impl Store {
         Ok((conversation, true))
     }
 
+    /// Records a visitor's rating of its closed conversation, when asked for and not yet given.
+    pub async fn rate(&self, rating: Rating) -> HistoryResult<conversation::Model> {
+        let current =
+            find_conversation(&self.db, rating.workspace_id, rating.conversation_id).await?;
+        if current.visitor_id != rating.visitor_id {
+            return Err(HistoryError::ConversationNotFound);
+        }
+        if current.status != status::CLOSED || !current.rating_requested {
+            return Err(HistoryError::RatingNotRequested);
+        }
+        let txn = self.db.begin().await?;
+        let updated = conversation::Entity::update_many()
+            .col_expr(conversation::Column::RatingScore, Expr::value(rating.score))
+            .col_expr(
+                conversation::Column::RatingComment,
+                Expr::value(rating.comment),
+            )
+            .col_expr(conversation::Column::RatedAt, Expr::value(Utc::now()))
+            .filter(conversation::Column::Id.eq(rating.conversation_id))
+            .filter(conversation::Column::RatingScore.is_null())
+            .exec_with_returning(&txn)
+            .await?;
+        let Some(conversation) = updated.into_iter().next() else {
+            txn.rollback().await?;
+            return Err(HistoryError::AlreadyRated);
+        };
+        self.enqueue(
+            &txn,
+            &self
+                .subjects
+                .conversation_lifecycle(&rating.conversation_id.to_string()),
+            rating.workspace_id,
+            Payload::ConversationRated(events::ConversationRated {
+                conversation: Some(convert::conversation(&conversation)),
+            }),
+        )
+        .await?;
+        txn.commit().await?;
+        self.notifier.notify();
+        metrics::histogram!("switchboard_csat_score").record(f64::from(rating.score));
+        Ok(conversation)
+    }
+
     /// Closes assigned conversations without a message for `after`, each with a system message
     /// saying so (one transaction each; a message arriving meanwhile keeps it open). Returns how
     /// many were closed; at most a batch per call.
@@ -576,10 +634,19 @@ impl Store {
     }
 
     /// Closes a conversation; closing a closed one changes nothing.
-    pub async fn close(&self, workspace_id: Uuid, id: Uuid) -> HistoryResult<conversation::Model> {
+    pub async fn close(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        request_rating: bool,
+    ) -> HistoryResult<conversation::Model> {
         let now = Utc::now();
         let txn = self.db.begin().await?;
         let updated = conversation::Entity::update_many()
+            .col_expr(
+                conversation::Column::RatingRequested,
+                Expr::value(request_rating),
+            )
             .col_expr(conversation::Column::Status, Expr::value(status::CLOSED))
             .col_expr(conversation::Column::ClosedAt, Expr::value(now))
             .col_expr(conversation::Column::UpdatedAt, Expr::value(now))

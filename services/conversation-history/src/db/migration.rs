@@ -5,6 +5,7 @@ mod m20261125_000002_visitor_tokens_and_sender_names;
 mod m20261125_000003_notes;
 mod m20261125_000004_conversation_tags;
 mod m20261125_000005_offline_messages;
+mod m20261125_000006_ratings;
 
 use sea_orm_migration::prelude::*;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_notes::Migration),
             Box::new(m20261125_000004_conversation_tags::Migration),
             Box::new(m20261125_000005_offline_messages::Migration),
+            Box::new(m20261125_000006_ratings::Migration),
         ]
     }
 

@@ -27,6 +27,11 @@ pub fn conversation(model: &conversation::Model) -> pb::Conversation {
         tags: serde_json::from_str(&model.tags).unwrap_or_default(),
         offline: model.offline,
         contact_email: model.contact_email.clone(),
+        rating_requested: model.rating_requested,
+        rating_score: model
+            .rating_score
+            .and_then(|score| u32::try_from(score).ok()),
+        rating_comment: model.rating_comment.clone(),
     }
 }
 

@@ -400,6 +400,7 @@ async fn bad_input_is_rejected_and_changes_nothing() {
         .close_conversation(pb::CloseConversationRequest {
             workspace_id: chat.workspace_id.clone(),
             conversation_id: chat.conversation_id.clone(),
+            request_rating: false,
         })
         .await
         .expect("close");

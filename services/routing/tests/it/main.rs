@@ -354,6 +354,7 @@ impl System {
             .close_conversation(history_pb::CloseConversationRequest {
                 workspace_id: workspace_id.to_owned(),
                 conversation_id: id.to_owned(),
+                request_rating: false,
             })
             .await
             .expect("close");

@@ -25,6 +25,12 @@ pub struct Model {
     pub offline: bool,
     /// Where the visitor asked to be answered.
     pub contact_email: Option<String>,
+    /// The agent asked for a rating when closing.
+    pub rating_requested: bool,
+    /// 1 to 5, once the visitor rated.
+    pub rating_score: Option<i32>,
+    pub rating_comment: Option<String>,
+    pub rated_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
