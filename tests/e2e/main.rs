@@ -8,6 +8,7 @@ mod presence;
 mod process;
 mod queue;
 mod rating;
+mod receipts;
 mod transfer;
 mod ws_client;
 

@@ -14,6 +14,7 @@ use crate::state::Gateway;
 use futures_util::StreamExt;
 use prost::Message as _;
 use std::sync::Arc;
+use switchboard_proto::common::v1::SenderKind;
 use switchboard_proto::events::v1::{Envelope, QueuePosition, envelope::Payload};
 use switchboard_proto::history::v1 as history_pb;
 use tokio::task::JoinHandle;
@@ -41,6 +42,15 @@ pub struct Start {
     pub after_seq: u64,
     /// Send `resumed` once the backlog is delivered (answer to a `resume` frame).
     pub announce: bool,
+}
+
+/// Read receipt as carried on the live subject.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ReadEvent {
+    pub conversation_id: String,
+    pub reader: super::protocol::Sender,
+    pub seq: u64,
+    pub connection_id: String,
 }
 
 /// Typing indicator as carried on the live subject.
@@ -106,6 +116,7 @@ async fn run(
     if follower.is_agent && send_notes(&follower, conversation_id).await.is_err() {
         return history_down(&follower);
     }
+    send_read_marks(&follower, conversation_id).await;
     loop {
         let event = tokio::select! {
             () = follower.outbound.closed() => return,
@@ -114,6 +125,10 @@ async fn run(
         let Some(event) = event else { return };
         if event.subject.ends_with(".typing") {
             typing(&follower, &event.payload);
+            continue;
+        }
+        if event.subject.ends_with(".read") {
+            read_receipt(&follower, &event.payload);
             continue;
         }
         if event.subject.ends_with(".queue") {
@@ -293,6 +308,58 @@ pub async fn state_changed(follower: &Follower, conversation: &history_pb::Conve
         agent,
         rating_requested: conversation.rating_requested && conversation.rating_score.is_none(),
     });
+}
+
+fn read_receipt(follower: &Follower, payload: &[u8]) {
+    let Ok(event) = serde_json::from_slice::<ReadEvent>(payload) else {
+        return;
+    };
+    if event.connection_id == follower.connection_id {
+        return;
+    }
+    follower.outbound.send(&ServerFrame::Read {
+        conversation_id: event.conversation_id,
+        reader: event.reader,
+        seq: event.seq,
+    });
+}
+
+/// Sends every participant's read mark (after a replay). Best effort: receipts are a hint.
+async fn send_read_marks(follower: &Follower, conversation_id: Uuid) {
+    let request = history_pb::ListReadsRequest {
+        workspace_id: follower.workspace_id.to_string(),
+        conversation_id: conversation_id.to_string(),
+    };
+    let Ok(marks) = follower
+        .gateway
+        .peers
+        .history
+        .clone()
+        .list_reads(request)
+        .await
+    else {
+        return;
+    };
+    for mark in marks.into_inner().marks {
+        let agent = mark.reader_kind == SenderKind::Agent as i32;
+        let name = if agent {
+            follower
+                .gateway
+                .agent_name(&follower.workspace_id.to_string(), &mark.reader_id)
+                .await
+        } else {
+            "Visitor".to_owned()
+        };
+        follower.outbound.send(&ServerFrame::Read {
+            conversation_id: conversation_id.to_string(),
+            reader: super::protocol::Sender {
+                kind: if agent { "agent" } else { "visitor" }.to_owned(),
+                id: mark.reader_id,
+                name,
+            },
+            seq: mark.last_read_seq,
+        });
+    }
 }
 
 fn queue_position(follower: &Follower, payload: &[u8]) {

@@ -41,6 +41,8 @@ pub enum ClientFrame {
         #[serde(default)]
         request_rating: bool,
     },
+    /// Everything up to `seq` has been shown to this reader (read receipt).
+    Read { conversation_id: String, seq: u64 },
     /// Visitors: rate a closed conversation whose agent asked for it (1 to 5), once.
     Rate {
         conversation_id: String,
@@ -90,6 +92,7 @@ impl ClientFrame {
             Self::Status { .. } => "status",
             Self::Claim { .. } => "claim",
             Self::Rate { .. } => "rate",
+            Self::Read { .. } => "read",
             Self::Transfer { .. } => "transfer",
             Self::Note { .. } => "note",
             Self::Ping => "ping",
@@ -97,9 +100,9 @@ impl ClientFrame {
     }
 }
 
-const KNOWN_TYPES: [&str; 11] = [
+const KNOWN_TYPES: [&str; 12] = [
     "auth", "message", "resume", "typing", "close", "status", "claim", "transfer", "note", "rate",
-    "ping",
+    "read", "ping",
 ];
 
 /// Stable error codes of `error` frames.
@@ -321,6 +324,13 @@ pub enum ServerFrame {
         /// Closed with a request to rate it (`rate`).
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         rating_requested: bool,
+    },
+    /// Someone (on another socket) has read a followed conversation up to `seq`; sent live and,
+    /// after a `resume`'s replay, for every participant's current mark.
+    Read {
+        conversation_id: String,
+        reader: Sender,
+        seq: u64,
     },
     /// Visitors: your rating is stored.
     Rated { conversation_id: String, score: u8 },

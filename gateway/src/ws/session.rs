@@ -740,6 +740,10 @@ impl Session {
                 conversation_id,
                 request_rating,
             } => self.close(&conversation_id, request_rating).await,
+            ClientFrame::Read {
+                conversation_id,
+                seq,
+            } => self.read(&conversation_id, seq).await,
             ClientFrame::Rate {
                 conversation_id,
                 score,
@@ -1281,6 +1285,54 @@ impl Session {
             _ => return self.service_error(&status, None),
         };
         self.fail(code, message, None);
+    }
+
+    /// Records a read receipt and tells the other sockets following the conversation.
+    async fn read(&self, conversation_id: &str, seq: u64) {
+        let Some(conversation) = self.visible(conversation_id, None).await else {
+            return;
+        };
+        let (kind, reader_kind, reader_id, name) = match &self.identity {
+            Identity::Visitor { visitor_id, name } => {
+                ("visitor", SenderKind::Visitor, visitor_id, name)
+            }
+            Identity::Agent { agent_id, name } => ("agent", SenderKind::Agent, agent_id, name),
+        };
+        let request = history_pb::MarkReadRequest {
+            workspace_id: self.workspace_id.to_string(),
+            conversation_id: conversation.id.clone(),
+            reader_kind: reader_kind as i32,
+            reader_id: reader_id.to_string(),
+            seq,
+        };
+        let marked = match self.gateway.peers.history.clone().mark_read(request).await {
+            Ok(response) => response.into_inner(),
+            Err(status) => return self.service_error(&status, None),
+        };
+        if !marked.advanced {
+            return;
+        }
+        let event = follow::ReadEvent {
+            conversation_id: conversation.id.clone(),
+            reader: Sender {
+                kind: kind.to_owned(),
+                id: reader_id.to_string(),
+                name: name.clone(),
+            },
+            seq: marked.mark.map_or(seq, |mark| mark.last_read_seq),
+            connection_id: self.connection_id.clone(),
+        };
+        let subject = self.gateway.subjects.conversation_read(&conversation.id);
+        let payload = serde_json::to_vec(&event).unwrap_or_default();
+        if let Err(error) = self
+            .gateway
+            .bus
+            .publish_live(&subject, payload.into())
+            .await
+        {
+            // Stored anyway; others see it on their next resume.
+            tracing::warn!(%error, "cannot publish read receipt");
+        }
     }
 
     /// A visitor rates its closed conversation.

@@ -21,6 +21,8 @@ pub enum HistoryError {
     NotParticipant,
     #[error("no rating was asked for")]
     RatingNotRequested,
+    #[error("seq is beyond the conversation's last message")]
+    SeqBeyondLast,
     #[error("start-up failed: {0}")]
     Startup(String),
     #[error("visitor not found")]
@@ -35,6 +37,9 @@ impl From<HistoryError> for Status {
             }
             HistoryError::ConversationNotFound => grpc::not_found("conversation"),
             HistoryError::AlreadyRated => Status::already_exists("conversation already rated"),
+            HistoryError::SeqBeyondLast => {
+                grpc::invalid_argument("seq", "is beyond the conversation's last message")
+            }
             HistoryError::RatingNotRequested => {
                 Status::failed_precondition("no rating was asked for")
             }

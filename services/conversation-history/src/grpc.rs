@@ -355,6 +355,41 @@ impl ConversationHistoryService for HistoryGrpc {
         }))
     }
 
+    async fn mark_read(
+        &self,
+        request: Request<pb::MarkReadRequest>,
+    ) -> GrpcResult<pb::MarkReadResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let id = parse_uuid("conversation_id", &request.conversation_id)?;
+        let reader_kind = match PbSenderKind::try_from(request.reader_kind) {
+            Ok(PbSenderKind::Visitor) => SenderKind::Visitor,
+            Ok(PbSenderKind::Agent) => SenderKind::Agent,
+            _ => return Err(invalid_argument("reader_kind", "must be VISITOR or AGENT")),
+        };
+        let reader_id = parse_uuid("reader_id", &request.reader_id)?.to_string();
+        let (mark, advanced) = self
+            .store
+            .mark_read(workspace_id, id, reader_kind, &reader_id, request.seq)
+            .await?;
+        Ok(Response::new(pb::MarkReadResponse {
+            mark: Some(convert::read_mark(&mark)),
+            advanced,
+        }))
+    }
+
+    async fn list_reads(
+        &self,
+        request: Request<pb::ListReadsRequest>,
+    ) -> GrpcResult<pb::ListReadsResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let id = parse_uuid("conversation_id", &request.get_ref().conversation_id)?;
+        let marks = self.store.read_marks(workspace_id, id).await?;
+        Ok(Response::new(pb::ListReadsResponse {
+            marks: marks.iter().map(convert::read_mark).collect(),
+        }))
+    }
+
     async fn rate_conversation(
         &self,
         request: Request<pb::RateConversationRequest>,

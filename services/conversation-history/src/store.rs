@@ -13,11 +13,11 @@
 use crate::HistoryError;
 use crate::HistoryResult;
 use crate::db::OUTBOX;
-use crate::db::entity::{conversation, message, note, visitor};
+use crate::db::entity::{conversation, message, note, read_mark, visitor};
 use crate::grpc::convert;
 use chrono::Utc;
 use prost::Message as _;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -509,6 +509,83 @@ impl Store {
         self.notifier.notify();
         metrics::counter!("switchboard_conversations_requeued_total").increment(1);
         Ok((conversation, true))
+    }
+
+    /// Moves a participant's read mark up to `seq` (never back). Returns the mark and whether
+    /// it moved.
+    pub async fn mark_read(
+        &self,
+        workspace_id: Uuid,
+        conversation_id: Uuid,
+        reader_kind: SenderKind,
+        reader_id: &str,
+        seq: u64,
+    ) -> HistoryResult<(read_mark::Model, bool)> {
+        let conversation = find_conversation(&self.db, workspace_id, conversation_id).await?;
+        if reader_kind == SenderKind::Visitor && conversation.visitor_id.to_string() != reader_id {
+            return Err(HistoryError::ConversationNotFound);
+        }
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        if seq > conversation.last_seq {
+            return Err(HistoryError::SeqBeyondLast);
+        }
+        let txn = self.db.begin().await?;
+        let key = (
+            conversation_id,
+            reader_kind.as_str().to_owned(),
+            reader_id.to_owned(),
+        );
+        let current = read_mark::Entity::find_by_id(key.clone()).one(&txn).await?;
+        let (mark, advanced) = match current {
+            Some(mark) if mark.last_read_seq >= seq => (mark, false),
+            _ => {
+                let mark = read_mark::ActiveModel {
+                    conversation_id: Set(conversation_id),
+                    reader_kind: Set(key.1.clone()),
+                    reader_id: Set(key.2.clone()),
+                    last_read_seq: Set(seq),
+                    updated_at: Set(Utc::now()),
+                };
+                read_mark::Entity::insert(mark)
+                    .on_conflict(
+                        OnConflict::columns([
+                            read_mark::Column::ConversationId,
+                            read_mark::Column::ReaderKind,
+                            read_mark::Column::ReaderId,
+                        ])
+                        .update_columns([
+                            read_mark::Column::LastReadSeq,
+                            read_mark::Column::UpdatedAt,
+                        ])
+                        // Concurrent marks: the higher one wins.
+                        .action_and_where(read_mark::Column::LastReadSeq.lt(seq))
+                        .to_owned(),
+                    )
+                    .exec_without_returning(&txn)
+                    .await?;
+                let stored = read_mark::Entity::find_by_id(key)
+                    .one(&txn)
+                    .await?
+                    .ok_or(HistoryError::ConversationNotFound)?;
+                let advanced = stored.last_read_seq == seq;
+                (stored, advanced)
+            }
+        };
+        txn.commit().await?;
+        Ok((mark, advanced))
+    }
+
+    /// Returns every participant's read mark of a conversation.
+    pub async fn read_marks(
+        &self,
+        workspace_id: Uuid,
+        conversation_id: Uuid,
+    ) -> HistoryResult<Vec<read_mark::Model>> {
+        find_conversation(&self.db, workspace_id, conversation_id).await?;
+        Ok(read_mark::Entity::find()
+            .filter(read_mark::Column::ConversationId.eq(conversation_id))
+            .all(&self.db)
+            .await?)
     }
 
     /// Records a visitor's rating of its closed conversation, when asked for and not yet given.

@@ -80,6 +80,11 @@ impl Subjects {
         format!("{}.live.conversation.{conversation_id}.typing", self.prefix)
     }
 
+    /// Returns the (not stored) subject of read receipts of one conversation.
+    pub fn conversation_read(&self, conversation_id: &str) -> String {
+        format!("{}.live.conversation.{conversation_id}.read", self.prefix)
+    }
+
     /// Returns the (not stored) subject of announcements to a workspace's online agents.
     pub fn workspace_announcements(&self, workspace_id: &str) -> String {
         format!("{}.live.workspace.{workspace_id}.announcement", self.prefix)

@@ -3,4 +3,5 @@
 pub mod conversation;
 pub mod message;
 pub mod note;
+pub mod read_mark;
 pub mod visitor;

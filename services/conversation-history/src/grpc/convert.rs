@@ -1,6 +1,6 @@
 //! Stored rows to protobuf messages.
 
-use crate::db::entity::{conversation, message, note, visitor};
+use crate::db::entity::{conversation, message, note, read_mark, visitor};
 use crate::store::status;
 use switchboard_platform::grpc::timestamp;
 use switchboard_proto::common::v1::{ConversationStatus, SenderKind};
@@ -32,6 +32,19 @@ pub fn conversation(model: &conversation::Model) -> pb::Conversation {
             .rating_score
             .and_then(|score| u32::try_from(score).ok()),
         rating_comment: model.rating_comment.clone(),
+    }
+}
+
+/// Converts a stored read mark.
+pub fn read_mark(model: &read_mark::Model) -> pb::ReadMark {
+    pb::ReadMark {
+        reader_kind: match model.reader_kind.as_str() {
+            "visitor" => SenderKind::Visitor,
+            "agent" => SenderKind::Agent,
+            _ => SenderKind::Unspecified,
+        } as i32,
+        reader_id: model.reader_id.clone(),
+        last_read_seq: u64::try_from(model.last_read_seq).unwrap_or(0),
     }
 }
 

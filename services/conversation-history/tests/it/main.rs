@@ -717,3 +717,76 @@ async fn quiet_assigned_conversations_are_closed_and_waiting_ones_are_not() {
         .expect_err("closed");
     assert_eq!(late.code(), Code::FailedPrecondition);
 }
+
+async fn read_marks_only_move_forward(database_url: String) {
+    let mut app = spawn(database_url).await;
+    let chat = open_chat(&mut app.client).await;
+    for n in 1..=5 {
+        app.client
+            .append_message(visitor_message(&chat, &format!("m{n}"), "hi"))
+            .await
+            .expect("append");
+    }
+    let agent = uuid::Uuid::now_v7().to_string();
+    let mark = |seq: u64| {
+        let mut client = app.client.clone();
+        let request = pb::MarkReadRequest {
+            workspace_id: chat.workspace_id.clone(),
+            conversation_id: chat.conversation_id.clone(),
+            reader_kind: SenderKind::Agent as i32,
+            reader_id: agent.clone(),
+            seq,
+        };
+        async move { client.mark_read(request).await.map(|r| r.into_inner()) }
+    };
+    // Concurrent marks: whatever the order, the highest wins.
+    let results = futures_util::future::join_all((1..=5).rev().map(mark)).await;
+    assert!(results.iter().all(Result::is_ok));
+    let beyond = mark(6).await.expect_err("beyond the last seq");
+    assert_eq!(beyond.code(), Code::InvalidArgument);
+    let back = mark(2).await.expect("older mark");
+    assert!(!back.advanced);
+    assert_eq!(back.mark.expect("mark").last_read_seq, 5);
+    let other_visitor = app
+        .client
+        .mark_read(pb::MarkReadRequest {
+            workspace_id: chat.workspace_id.clone(),
+            conversation_id: chat.conversation_id.clone(),
+            reader_kind: SenderKind::Visitor as i32,
+            reader_id: uuid::Uuid::now_v7().to_string(),
+            seq: 1,
+        })
+        .await
+        .expect_err("not this conversation's visitor");
+    assert_eq!(other_visitor.code(), Code::NotFound);
+    let marks = app
+        .client
+        .list_reads(pb::ListReadsRequest {
+            workspace_id: chat.workspace_id.clone(),
+            conversation_id: chat.conversation_id.clone(),
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .marks;
+    assert_eq!(marks.len(), 1);
+    assert_eq!(
+        (marks[0].reader_id.as_str(), marks[0].last_read_seq),
+        (agent.as_str(), 5)
+    );
+}
+
+#[tokio::test]
+async fn read_marks_only_move_forward_on_postgres() {
+    read_marks_only_move_forward(TestDb::fresh().await.url).await;
+}
+
+#[tokio::test]
+async fn read_marks_only_move_forward_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    read_marks_only_move_forward(switchboard_platform::testing::sqlite_url(
+        dir.path(),
+        "history.db",
+    ))
+    .await;
+}
