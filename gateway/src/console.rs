@@ -8,6 +8,7 @@
 //! | `DELETE /v1/canned-replies/{id}` | same rights as `PATCH` |
 //! | `PUT /v1/conversations/{id}/tags` | `{"tags":[…]}`; by the agent holding the conversation, or admins and supervisors |
 //! | `POST /v1/announcements` | `{"text","department_id"?}` to every online agent (of the department); admins and supervisors; 202 |
+//! | `GET /v1/search?q=…&limit=…` | messages of the workspace containing every word of `q` (2-200 characters), newest first |
 //! | `GET /v1/directory` | colleagues (`id`, `name`, `status`, `load`, `max_concurrent`; enabled agents only) and departments, for transfers |
 //!
 //! Another workspace's ids answer 404 like ids that do not exist.
@@ -16,7 +17,7 @@ use crate::error::ApiError;
 use crate::http::{authenticate, json_body};
 use crate::state::Gateway;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
@@ -34,6 +35,7 @@ pub fn routes() -> Router<Arc<Gateway>> {
         .route("/v1/canned-replies/{id}", patch(update).delete(remove))
         .route("/v1/conversations/{id}/tags", put(set_tags))
         .route("/v1/directory", get(directory))
+        .route("/v1/search", get(search))
         .route("/v1/announcements", post(announce))
 }
 
@@ -59,6 +61,43 @@ async fn caller(gateway: &Gateway, headers: &HeaderMap) -> Result<Caller, ApiErr
         name: agent.name,
         manages_workspace,
     })
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+/// Full-text search over the workspace's messages, for agents.
+async fn search(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = caller(&gateway, &headers).await?;
+    let messages = gateway
+        .peers
+        .history
+        .clone()
+        .search_messages(history_pb::SearchMessagesRequest {
+            workspace_id: caller.workspace_id,
+            query: query.q,
+            page: Some(switchboard_proto::common::v1::PageRequest {
+                limit: query.limit.unwrap_or(50),
+            }),
+        })
+        .await
+        .map_err(|status| ApiError::from_status(&status, "not_found"))?
+        .into_inner()
+        .messages;
+    let results: Vec<Value> = messages
+        .iter()
+        .map(|message| serde_json::to_value(crate::ws::view::message(message)).unwrap_or_default())
+        .collect();
+    Ok(Json(json!({ "results": results })))
 }
 
 /// Who a conversation can be transferred to: enabled agents with their load, and departments.

@@ -301,6 +301,39 @@ async fn canned_replies_and_tags_respect_roles_and_refuse_bad_input() {
         agent_welcome["conversations"][0]["tags"],
         json!(["refund", "vip"])
     );
+    // Search finds the visitor's message for agents; bad queries and strangers are refused.
+    let (status, found) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{base}/v1/search?q=Hi"),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(found["results"][0]["text"], "Hi");
+    assert_eq!(
+        found["results"][0]["conversation_id"],
+        conversation_id.as_str()
+    );
+    let (status, _) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{base}/v1/search?q=H"),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{base}/v1/search?q=Hi"),
+        "nope",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (_, visitor_welcome) = WsClient::visitor(&base, site_key, Some(&visitor_token)).await;
     assert_eq!(
         visitor_welcome["conversation"]["id"],

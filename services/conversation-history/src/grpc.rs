@@ -378,6 +378,31 @@ impl ConversationHistoryService for HistoryGrpc {
         }))
     }
 
+    async fn search_messages(
+        &self,
+        request: Request<pb::SearchMessagesRequest>,
+    ) -> GrpcResult<pb::SearchMessagesResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let query = request.query.trim();
+        let length = query.chars().count();
+        if !(2..=200).contains(&length) || query.chars().any(char::is_control) {
+            return Err(invalid_argument("query", "must be 2 to 200 characters"));
+        }
+        let limit = request
+            .page
+            .as_ref()
+            .map_or(50, |page| page.limit)
+            .clamp(1, 200);
+        let messages = self
+            .store
+            .search(workspace_id, query, u64::from(limit))
+            .await?;
+        Ok(Response::new(pb::SearchMessagesResponse {
+            messages: messages.iter().map(convert::message).collect(),
+        }))
+    }
+
     async fn list_reads(
         &self,
         request: Request<pb::ListReadsRequest>,

@@ -575,6 +575,89 @@ impl Store {
         Ok((mark, advanced))
     }
 
+    /// Finds up to `limit` messages of a workspace whose text contains every word of `query`,
+    /// newest first. PostgreSQL matches whole words (`simple` text search) and, for text
+    /// without spaces between words (Chinese, Japanese), substrings; SQLite's trigram index
+    /// matches substrings of three characters or more, shorter words by a scan.
+    pub async fn search(
+        &self,
+        workspace_id: Uuid,
+        query: &str,
+        limit: u64,
+    ) -> HistoryResult<Vec<message::Model>> {
+        use sea_orm::{DatabaseBackend, FromQueryResult, Statement};
+        let words: Vec<&str> = query.split_whitespace().collect();
+        let limit = i64::try_from(limit).unwrap_or(100);
+        let backend = self.db.get_database_backend();
+        let like = |word: &str| {
+            let escaped = word
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        };
+        let statement = match backend {
+            DatabaseBackend::Postgres => {
+                // Words in scripts written without spaces are matched as substrings.
+                let cjk = words.iter().any(|word| !word.is_ascii());
+                let mut values: Vec<sea_orm::Value> = vec![workspace_id.into(), query.into()];
+                let mut substring = String::from("FALSE");
+                if cjk {
+                    substring = words
+                        .iter()
+                        .map(|word| {
+                            values.push(like(word).into());
+                            format!("m.text ILIKE ${} ESCAPE '\\'", values.len())
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" AND ");
+                }
+                values.push(limit.into());
+                let sql = format!(
+                    "SELECT m.* FROM message m JOIN conversation c ON c.id = m.conversation_id \
+                     WHERE c.workspace_id = $1 \
+                     AND (m.search @@ plainto_tsquery('simple', $2) OR ({substring})) \
+                     ORDER BY m.created_at DESC, m.id DESC LIMIT ${}",
+                    values.len()
+                );
+                Statement::from_sql_and_values(backend, sql, values)
+            }
+            _ => {
+                // FTS5 trigram needs three characters; shorter words are matched by LIKE.
+                let (long, short): (Vec<&str>, Vec<&str>) =
+                    words.iter().partition(|word| word.chars().count() >= 3);
+                let mut values: Vec<sea_orm::Value> = vec![workspace_id.into()];
+                let mut conditions = Vec::new();
+                if !long.is_empty() {
+                    let expression = long
+                        .iter()
+                        .map(|word| format!("\"{}\"", word.replace('"', "\"\"")))
+                        .collect::<Vec<_>>()
+                        .join(" AND ");
+                    values.push(expression.into());
+                    conditions.push(
+                        "m.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?)"
+                            .to_owned(),
+                    );
+                }
+                for word in short {
+                    values.push(like(word).into());
+                    conditions.push("m.text LIKE ? ESCAPE '\\'".to_owned());
+                }
+                values.push(limit.into());
+                let sql = format!(
+                    "SELECT m.* FROM message m JOIN conversation c ON c.id = m.conversation_id \
+                     WHERE c.workspace_id = ? AND {} ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
+                    conditions.join(" AND ")
+                );
+                Statement::from_sql_and_values(backend, sql, values)
+            }
+        };
+        Ok(message::Model::find_by_statement(statement)
+            .all(&self.db)
+            .await?)
+    }
+
     /// Returns every participant's read mark of a conversation.
     pub async fn read_marks(
         &self,

@@ -7,6 +7,7 @@ mod m20261125_000004_conversation_tags;
 mod m20261125_000005_offline_messages;
 mod m20261125_000006_ratings;
 mod m20261125_000007_read_marks;
+mod m20261125_000008_message_search;
 
 use sea_orm_migration::prelude::*;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_offline_messages::Migration),
             Box::new(m20261125_000006_ratings::Migration),
             Box::new(m20261125_000007_read_marks::Migration),
+            Box::new(m20261125_000008_message_search::Migration),
         ]
     }
 

@@ -790,3 +790,101 @@ async fn read_marks_only_move_forward_on_sqlite() {
     ))
     .await;
 }
+
+async fn search_finds_words_and_chinese_within_the_workspace(database_url: String) {
+    let mut app = spawn(database_url).await;
+    let chat = open_chat(&mut app.client).await;
+    let other = open_chat(&mut app.client).await;
+    for (chat, id, text) in [
+        (&chat, "m1", "My parcel never arrived"),
+        (&chat, "m2", "我的订单还没有到"),
+        (&chat, "m3", "Refund 100% please_now"),
+        (&other, "o1", "parcel of another workspace"),
+    ] {
+        app.client
+            .append_message(visitor_message(chat, id, text))
+            .await
+            .expect("append");
+    }
+    let search = |workspace_id: String, query: &str| {
+        let mut client = app.client.clone();
+        let request = pb::SearchMessagesRequest {
+            workspace_id,
+            query: query.to_owned(),
+            page: None,
+        };
+        async move {
+            client
+                .search_messages(request)
+                .await
+                .map(|r| r.into_inner().messages)
+        }
+    };
+    let texts = |messages: Vec<pb::Message>| -> Vec<String> {
+        messages.into_iter().map(|message| message.text).collect()
+    };
+    assert_eq!(
+        texts(
+            search(chat.workspace_id.clone(), "parcel")
+                .await
+                .expect("search")
+        ),
+        ["My parcel never arrived"],
+        "the other workspace's parcel is not found"
+    );
+    assert_eq!(
+        texts(
+            search(chat.workspace_id.clone(), "never parcel")
+                .await
+                .expect("search")
+        ),
+        ["My parcel never arrived"]
+    );
+    assert!(
+        texts(
+            search(chat.workspace_id.clone(), "parcel refund")
+                .await
+                .expect("search")
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        texts(
+            search(chat.workspace_id.clone(), "订单")
+                .await
+                .expect("search")
+        ),
+        ["我的订单还没有到"]
+    );
+    assert!(
+        texts(
+            search(chat.workspace_id.clone(), "100%")
+                .await
+                .expect("search")
+        )
+        .iter()
+        .all(|text| text.contains("100%")),
+        "% is matched literally"
+    );
+    for bad in ["x", "", &"y".repeat(201)] {
+        let refused = search(chat.workspace_id.clone(), bad)
+            .await
+            .expect_err("bad query");
+        assert_eq!(refused.code(), Code::InvalidArgument, "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn search_finds_words_and_chinese_within_the_workspace_on_postgres() {
+    search_finds_words_and_chinese_within_the_workspace(TestDb::fresh().await.url).await;
+}
+
+#[tokio::test]
+async fn search_finds_words_and_chinese_within_the_workspace_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    search_finds_words_and_chinese_within_the_workspace(switchboard_platform::testing::sqlite_url(
+        dir.path(),
+        "history.db",
+    ))
+    .await;
+}
