@@ -7,6 +7,13 @@
 // answer. Nothing is trusted to survive a disconnect: after every reconnect the console re-sends `resume` for each conversation it shows with the last seq it
 // has shown, and re-sends unacknowledged replies with their original client_msg_id, so the
 // server deduplicates them. Messages are keyed by (conversation_id, seq) and shown in seq order.
+// Internal notes (agents only, never sent to the visitor) are keyed by id and shown by time among
+// the messages. A held conversation can be transferred to a colleague or a department, carries
+// tags, and the reply box inserts saved ("canned") replies typed as "/shortcut"; those three use
+// REST (`/v1/directory`, `/v1/conversations/{id}/tags`, `/v1/canned-replies`). `transfer` and
+// `note` are sent between two pings: the server handles a socket's frames in order and answers
+// through one queue, so an `error` between the two pongs is their refusal and the second pong
+// alone their success (errors carry no conversation id).
 // User text is only ever inserted with textContent.
 
 import { t, getLanguage, onLanguageChange, applyTranslations, formatTime, formatDateTime, formatDuration } from './i18n.js';
@@ -54,6 +61,15 @@ const CLAIM_CODES = new Set(['already_assigned', 'at_capacity', 'not_in_departme
 // `resume`s after a reconnect, or fast replies, queue here instead of being lost.
 const SEND_RATE_PER_SEC = 15;
 const SEND_BURST = 30;
+// A transfer or note with no answer (error or pong) within this time is reported as failed.
+const REQUEST_TIMEOUT_MS = 10_000;
+const MAX_TAGS = 20;
+const MAX_TAG_CHARS = 32;
+const MAX_CANNED_BYTES = 4096;
+const CANNED_SHORTCUT = /^[a-z0-9_-]{1,32}$/;
+const CANNED_SUGGESTIONS = 8;
+// While the transfer dialog is open, colleagues' status and load are read again this often.
+const DIRECTORY_REFRESH_MS = 5_000;
 const WS_URL = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/v1/agent/ws`;
 
 // ---------------------------------------------------------------------------------------------
@@ -94,6 +110,10 @@ const store = {
   queue: [],
   queueState: 'idle', // idle | ok | error
   claim: null, // { id, timer }: the one claim waiting for its answer
+  role: null, // admin | supervisor | agent, from GET /v1/me: who may share saved replies
+  canned: [], // saved replies: { id, shortcut, text, scope: personal | workspace }
+  directory: { agents: [], departments: [], state: 'idle' }, // GET /v1/directory; state idle | ok | error
+  noteInFlight: null, // conversation id of the note waiting for its answer
 };
 
 /** Own messages by client_msg_id, to match acks, echoes and errors. */
@@ -116,6 +136,10 @@ function conversationFor(id) {
       replaying: false,
       typing: null,
       draft: '',
+      mode: 'reply', // the composer: reply (to the visitor) or note (internal)
+      notes: [], // sorted by created_at
+      noteIds: new Set(),
+      tags: [],
       item: null,
     };
     store.conversations.set(id, conversation);
@@ -129,6 +153,8 @@ function applyView(view) {
   conversation.status = view.status || conversation.status;
   conversation.agentId = view.agent_id ?? conversation.agentId;
   conversation.department = view.department ?? null;
+  // Full objects (welcome, assigned) leave `tags` out when there are none.
+  conversation.tags = Array.isArray(view.tags) ? view.tags.map(String) : [];
   if (!conversation.lastActivity) conversation.lastActivity = Date.now();
   return conversation;
 }
@@ -189,6 +215,55 @@ const ui = {
   replyForm: $('reply-form'),
   replyInput: $('reply-input'),
   replySend: $('reply-send'),
+  replySendLabel: $('reply-send-label'),
+  modeReply: $('mode-reply'),
+  modeNote: $('mode-note'),
+  composeHint: $('compose-hint'),
+  cannedPopup: $('canned-popup'),
+  cannedOptions: $('canned-options'),
+  cannedStatus: $('canned-status'),
+  cannedOpen: $('canned-open'),
+  cannedOpenEmpty: $('canned-open-empty'),
+  transferOpen: $('transfer-open'),
+  tagBar: $('tag-bar'),
+  tagList: $('tag-list'),
+  tagForm: $('tag-form'),
+  tagInput: $('tag-input'),
+  tagAdd: $('tag-add'),
+  tagError: $('tag-error'),
+  transfer: {
+    dialog: $('transfer-dialog'),
+    form: $('transfer-form'),
+    subtitle: $('transfer-subtitle'),
+    close: $('transfer-close'),
+    loading: $('transfer-loading'),
+    agents: $('transfer-agents'),
+    agentsEmpty: $('transfer-agents-empty'),
+    departments: $('transfer-departments'),
+    departmentsHint: $('transfer-departments-hint'),
+    note: $('transfer-note'),
+    error: $('transfer-error'),
+    cancel: $('transfer-cancel'),
+    submit: $('transfer-submit'),
+  },
+  canned: {
+    dialog: $('canned-dialog'),
+    close: $('canned-close'),
+    done: $('canned-done'),
+    loading: $('canned-loading'),
+    mine: $('canned-mine'),
+    shared: $('canned-shared'),
+    form: $('canned-form'),
+    formTitle: $('canned-form-title'),
+    shortcut: $('canned-shortcut'),
+    scopeField: $('canned-scope-field'),
+    scope: $('canned-scope'),
+    text: $('canned-text'),
+    error: $('canned-error'),
+    ok: $('canned-ok'),
+    cancelEdit: $('canned-cancel-edit'),
+    save: $('canned-save'),
+  },
   ...toastElements(),
 };
 
@@ -252,6 +327,13 @@ function resetConsole() {
   ui.conversations.replaceChildren();
   ui.threadMessages.replaceChildren();
   ui.replyInput.value = '';
+  closeCannedPopup();
+  for (const dialog of [ui.transfer.dialog, ui.canned.dialog]) if (dialog.open) dialog.close();
+  store.role = null;
+  store.canned = [];
+  store.directory = { agents: [], departments: [], state: 'idle' };
+  store.noteInFlight = null;
+  renderedTags = '';
   hiddenAttention = 0;
   updateTitle();
 }
@@ -300,7 +382,52 @@ let pumpTimer = null;
 function send(frame) {
   if (!socket || socket.readyState !== WebSocket.OPEN) return false;
   outbox.push(JSON.stringify(frame));
+  if (frame.type === 'ping') pingsSent += 1;
   pump();
+  return true;
+}
+
+// Answers to `transfer` and `note` (see the top of this file): pings are counted as sent and
+// pongs as received on the current socket; a request waits between its two pings.
+let pingsSent = 0;
+let pongsSeen = 0;
+const requests = []; // { start, end, code, resolve, timer }
+
+/** Sends `frame` between two pings; resolves to null when accepted, else the refusal's code. */
+function request(frame) {
+  return new Promise((resolve) => {
+    if (!socketReady()) {
+      resolve('unavailable');
+      return;
+    }
+    send({ type: 'ping' });
+    const start = pingsSent;
+    send(frame);
+    send({ type: 'ping' });
+    const entry = { start, end: pingsSent, code: null, resolve, timer: null };
+    entry.timer = setTimeout(() => settleRequest(entry, entry.code ?? 'timeout'), REQUEST_TIMEOUT_MS);
+    requests.push(entry);
+  });
+}
+
+function settleRequest(entry, code) {
+  const index = requests.indexOf(entry);
+  if (index === -1) return;
+  requests.splice(index, 1);
+  clearTimeout(entry.timer);
+  entry.resolve(code);
+}
+
+function onPong() {
+  pongsSeen += 1;
+  for (const entry of [...requests]) if (entry.end <= pongsSeen) settleRequest(entry, entry.code);
+}
+
+/** An `error` that arrives between a request's two pongs is its refusal; true if it was one. */
+function requestRefused(code) {
+  const entry = requests.find((candidate) => candidate.start === pongsSeen);
+  if (!entry) return false;
+  entry.code ??= code;
   return true;
 }
 
@@ -343,6 +470,8 @@ function connect() {
   socket = ws;
   welcomed = false;
   lastErrorCode = null;
+  pingsSent = 0;
+  pongsSeen = 0;
   ws.onopen = () => {
     lastFrameAt = Date.now();
     ws.send(JSON.stringify({ type: 'auth', token: store.token }));
@@ -375,6 +504,8 @@ function detachSocket() {
   outbox.length = 0; // resumes and unacked replies are re-sent after the next welcome
   clearTimeout(pumpTimer);
   pumpTimer = null;
+  // Their answers went with the socket: they may or may not have been applied.
+  for (const entry of [...requests]) settleRequest(entry, 'disconnected');
   if (ws) {
     ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
     try {
@@ -486,10 +617,14 @@ function handleFrame(frame) {
       return onTyping(frame);
     case 'status':
       return onStatus(frame);
+    case 'note':
+      return onNote(frame);
     case 'error':
       return onError(frame);
+    case 'pong':
+      return onPong();
     default:
-      return undefined; // pong, and frame types this console does not know
+      return undefined; // frame types this console does not know
   }
 }
 
@@ -535,6 +670,10 @@ function onWelcome(frame) {
   renderConversationList();
   renderThread();
   startQueuePolling();
+  // Who may share saved replies, the replies themselves, and department names for the queue.
+  loadRole();
+  loadCanned();
+  loadDirectory();
 }
 
 function onAssigned(frame) {
@@ -715,6 +854,7 @@ function onError(frame) {
   }
   lastErrorCode = code;
   if (code === 'invalid_token' || code === 'auth_required') return; // the 1008 close follows
+  if (requestRefused(code)) return; // a transfer's or note's answer, shown where it was made
   if (store.claim && CLAIM_CODES.has(code)) {
     // Errors carry no conversation id; with one claim in flight, a claim code is its answer.
     endClaim();
@@ -862,6 +1002,8 @@ async function pollQueue() {
     const body = await response.json();
     store.queue = Array.isArray(body.entries) ? body.entries : [];
     store.queueState = 'ok';
+    const known = new Set(store.directory.departments.map((department) => department.id));
+    if (store.queue.some((entry) => entry?.department_id && !known.has(entry.department_id))) loadDirectoryOnce();
   } catch (error) {
     if (controller.signal.aborted) return;
     store.queueState = 'error';
@@ -923,7 +1065,10 @@ function renderQueueItem(item, entry) {
   item.title.textContent = who;
   const details = [];
   if (typeof entry.enqueued_at === 'number') details.push(t('queue.waiting', { duration: formatDuration(Date.now() - entry.enqueued_at * 1000) }));
-  if (entry.department_id) details.push(t('queue.department', { id: shortId(entry.department_id) }));
+  if (entry.department_id) {
+    const department = store.directory.departments.find((candidate) => candidate.id === entry.department_id);
+    details.push(department ? t('queue.departmentNamed', { name: department.name }) : t('queue.department', { id: shortId(entry.department_id) }));
+  }
   item.details.textContent = details.join(' · ');
   const pending = store.claim?.id === id;
   const busy = Boolean(store.claim) || !socketReady();
@@ -1155,6 +1300,7 @@ function insertMessage(conversation, message) {
   const stick = nearBottom() || message.own;
   const next = list[at + 1];
   ui.threadMessages.insertBefore(message.el, next ? next.el : null);
+  if (conversation.notes.length) settleAmongNotes(message);
   if (stick) scrollToBottom();
 }
 
@@ -1186,16 +1332,19 @@ function openConversation(id, { focus }) {
   if (previous && previous.id !== id) {
     previous.draft = ui.replyInput.value;
     resetTyping();
+    closeCannedPopup();
   }
   const changed = store.openId !== id;
   store.openId = id;
   conversation.readSeq = Math.max(conversation.readSeq ?? 0, conversation.lastSeq);
   markRead(conversation);
   if (changed) {
-    ui.threadMessages.replaceChildren(...conversation.messages.map((message) => message.el));
+    ui.threadMessages.replaceChildren(...timeline(conversation));
     ui.replyInput.value = conversation.draft || '';
     autosize();
     clearThreadNotice();
+    clearTagError();
+    ui.tagInput.value = '';
   }
   ui.workspace.classList.add('show-thread');
   renderConversationList();
@@ -1224,6 +1373,7 @@ function renderThread() {
   ui.threadStatus.textContent = t(`conv.${status}`);
   renderTyping();
   renderComposerState();
+  renderTags(conversation);
   if (!isWritable(conversation)) {
     showThreadNotice(status === 'closed' ? t('thread.closed') : t('error.not_assigned'), 'info', true);
   } else if (threadNoticeSticky) {
@@ -1234,10 +1384,27 @@ function renderThread() {
 function renderComposerState() {
   const conversation = store.conversations.get(store.openId);
   const writable = Boolean(conversation && isWritable(conversation));
+  const mode = conversation?.mode ?? 'reply';
+  const savingNote = Boolean(conversation) && store.noteInFlight === conversation.id;
   ui.replyInput.disabled = !writable;
-  ui.replySend.disabled = !writable;
+  ui.replySend.disabled = !writable || (mode === 'note' && savingNote);
   ui.closeConversation.disabled = !writable || !socketReady();
+  ui.transferOpen.disabled = !writable || !socketReady();
+  ui.modeReply.disabled = !writable;
+  ui.modeNote.disabled = !writable;
   ui.replyForm.classList.toggle('is-disabled', !writable);
+  // The mode shows in the colours, the placeholder, the hint and the button, so that an internal
+  // note is never mistaken for a reply to the visitor (and the other way round).
+  ui.replyForm.dataset.mode = mode;
+  ui.modeReply.checked = mode === 'reply';
+  ui.modeNote.checked = mode === 'note';
+  ui.replyInput.placeholder = t(mode === 'note' ? 'note.placeholder' : 'reply.placeholder');
+  ui.replyInput.setAttribute('aria-label', t(mode === 'note' ? 'note.label' : 'reply.label'));
+  ui.composeHint.textContent = mode === 'note' ? t('note.hint') : '';
+  ui.replySendLabel.textContent = t(mode === 'note' ? (savingNote ? 'note.saving' : 'note.send') : 'reply.send');
+  if (savingNote && mode === 'note') ui.replySend.setAttribute('aria-busy', 'true');
+  else ui.replySend.removeAttribute('aria-busy');
+  if (!writable) closeCannedPopup();
 }
 
 function renderTyping() {
@@ -1336,8 +1503,10 @@ let typingIdleTimer = null;
 
 function onReplyInput() {
   autosize();
+  updateCannedPopup();
   const conversation = store.conversations.get(store.openId);
-  if (!ui.replyInput.value) {
+  if (!ui.replyInput.value || conversation?.mode === 'note') {
+    // Writing an internal note is nothing the visitor should see, not even as "typing".
     resetTyping();
     return;
   }
@@ -1375,6 +1544,916 @@ function autosize() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// REST calls of the console tools (directory, saved replies, tags)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Calls the API with the session's token. Answers { ok, status, body }, or { stale: true } when
+ * the session changed meanwhile; a 401 ends the session. Throws when Switchboard is unreachable.
+ */
+async function callApi(method, path, body) {
+  const token = store.token;
+  if (!token) return { stale: true };
+  const headers = bearer(token);
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: 'no-store',
+  });
+  const text = await response.text();
+  if (store.token !== token) return { stale: true };
+  let parsed = {};
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch {
+    parsed = {};
+  }
+  if (response.status === 401) {
+    endSession('login.expired');
+    return { stale: true };
+  }
+  return { ok: response.ok, status: response.status, body: parsed ?? {} };
+}
+
+const managesWorkspace = () => store.role === 'admin' || store.role === 'supervisor';
+
+/** Reads the caller's role (GET /v1/me): admins and supervisors also manage shared replies. */
+async function loadRole() {
+  try {
+    const result = await callApi('GET', '/v1/me');
+    if (result.stale || !result.ok) return;
+    store.role = String(result.body.agent?.role || 'agent');
+  } catch {
+    return; // read again after the next welcome; until then only personal replies can be added
+  }
+  if (ui.canned.dialog.open) renderCannedDialog();
+}
+
+let directoryReadAt = 0;
+/** Reads the directory again unless that was done recently (a department created meanwhile). */
+function loadDirectoryOnce() {
+  if (Date.now() - directoryReadAt < 30_000) return;
+  loadDirectory();
+}
+
+/** Reads colleagues and departments (GET /v1/directory) for transfers and queue department names. */
+async function loadDirectory() {
+  directoryReadAt = Date.now();
+  try {
+    const result = await callApi('GET', '/v1/directory');
+    if (result.stale) return;
+    if (!result.ok) throw new Error(`directory: ${result.status}`);
+    const valid = (item) => item && typeof item.id === 'string' && item.id;
+    store.directory = {
+      agents: (Array.isArray(result.body.agents) ? result.body.agents : []).filter(valid),
+      departments: (Array.isArray(result.body.departments) ? result.body.departments : []).filter(valid),
+      state: 'ok',
+    };
+  } catch {
+    store.directory.state = 'error'; // what was read before stays shown
+  }
+  renderQueue();
+  if (ui.transfer.dialog.open) renderTransferDialog();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internal notes: shown among the messages by time, written with the composer in "note" mode
+// ---------------------------------------------------------------------------------------------
+
+const noteOfNode = new WeakMap(); // note element → note
+
+function onNote(frame) {
+  const conversation = store.conversations.get(frame.conversation_id);
+  // Every resume sends all notes again: keep each once.
+  if (!conversation || !frame.id || conversation.noteIds.has(String(frame.id))) return;
+  const author = frame.author || { id: '', name: '' };
+  const createdAt = frame.created_at ? new Date(frame.created_at) : new Date();
+  const note = {
+    id: String(frame.id),
+    conversationId: conversation.id,
+    author,
+    text: String(frame.text ?? ''),
+    createdAt,
+    own: Boolean(author.id) && author.id === store.agent?.id,
+  };
+  buildNote(note);
+  conversation.noteIds.add(note.id);
+  const list = conversation.notes;
+  let at = list.length;
+  while (at > 0 && list[at - 1].createdAt > note.createdAt) at -= 1;
+  list.splice(at, 0, note);
+  if (conversation.id === store.openId) placeNote(conversation, note);
+}
+
+function buildNote(note) {
+  const node = el('article', { class: 'note', 'data-testid': 'note', 'data-note-id': note.id });
+  const meta = el('div', { class: 'note-meta' });
+  const badge = el('span', { class: 'note-badge' });
+  const author = el('span', { class: 'note-author' });
+  const time = el('time', { class: 'message-time' });
+  meta.append(badge, author, time);
+  const text = el('div', { class: 'note-text', 'data-testid': 'note-text' }, note.text); // user text
+  node.append(meta, text);
+  note.el = node;
+  note.parts = { badge, author, time };
+  noteOfNode.set(node, note);
+  renderNote(note);
+}
+
+function renderNote(note) {
+  const { badge, author, time } = note.parts;
+  badge.textContent = t('note.badge');
+  author.textContent = note.own ? t('message.you') : note.author.name || '';
+  time.textContent = formatTime(note.createdAt);
+  if (!Number.isNaN(note.createdAt.getTime())) {
+    time.dateTime = note.createdAt.toISOString();
+    time.title = formatDateTime(note.createdAt);
+  }
+}
+
+/** Whether a note is shown before a message: by time, and always before replies not yet sent. */
+const noteBefore = (note, message) => message.seq == null || note.createdAt <= message.createdAt;
+
+/** A conversation's messages and notes in the order they are shown. */
+function timeline(conversation) {
+  const nodes = [];
+  const notes = conversation.notes;
+  let next = 0;
+  for (const message of conversation.messages) {
+    while (next < notes.length && noteBefore(notes[next], message)) nodes.push(notes[next++].el);
+    nodes.push(message.el);
+  }
+  while (next < notes.length) nodes.push(notes[next++].el);
+  return nodes;
+}
+
+/** Puts a note of the open conversation in place. */
+function placeNote(conversation, note) {
+  const stick = nearBottom();
+  const before = conversation.messages.find((message) => noteBefore(note, message));
+  ui.threadMessages.insertBefore(note.el, before?.el ?? null);
+  let previous = note.el.previousElementSibling;
+  while (previous && noteOfNode.has(previous) && noteOfNode.get(previous).createdAt > note.createdAt) {
+    ui.threadMessages.insertBefore(note.el, previous);
+    previous = note.el.previousElementSibling;
+  }
+  if (stick) scrollToBottom();
+}
+
+/** After a message was put at its seq position, moves it past the notes it belongs after (or before). */
+function settleAmongNotes(message) {
+  const node = message.el;
+  let previous = node.previousElementSibling;
+  while (previous && noteOfNode.has(previous) && !noteBefore(noteOfNode.get(previous), message)) {
+    ui.threadMessages.insertBefore(node, previous);
+    previous = node.previousElementSibling;
+  }
+  let next = node.nextElementSibling;
+  while (next && noteOfNode.has(next) && noteBefore(noteOfNode.get(next), message)) {
+    next.after(node);
+    next = node.nextElementSibling;
+  }
+}
+
+function setComposeMode(mode) {
+  const conversation = store.conversations.get(store.openId);
+  if (!conversation) return;
+  conversation.mode = mode === 'note' ? 'note' : 'reply';
+  if (conversation.mode === 'note') resetTyping();
+  renderComposerState();
+}
+
+function submitComposer() {
+  const conversation = store.conversations.get(store.openId);
+  if (conversation?.mode === 'note') submitNote();
+  else submitReply();
+}
+
+function noteErrorText(code) {
+  if (code === 'timeout' || code === 'disconnected') return t('note.error.unconfirmed');
+  if (code === 'empty_message') return t('note.empty');
+  if (['not_assigned', 'message_too_long', 'conversation_not_found', 'rate_limited'].includes(code)) return errorText(code);
+  return t('note.error.failed');
+}
+
+/** Sends the composer's text as an internal note; it stays in the box until the server took it. */
+async function submitNote() {
+  const conversation = store.conversations.get(store.openId);
+  if (!conversation || !isWritable(conversation) || store.noteInFlight) return;
+  const text = ui.replyInput.value;
+  if (!text.trim()) {
+    showThreadNotice(t('note.empty'));
+    ui.replyInput.focus();
+    return;
+  }
+  const bytes = utf8Length(text.trim());
+  if (bytes > MAX_TEXT_BYTES) {
+    showThreadNotice(t('notice.tooLong', { bytes, max: MAX_TEXT_BYTES }));
+    ui.replyInput.focus();
+    return;
+  }
+  if (!threadNoticeSticky) clearThreadNotice();
+  closeCannedPopup();
+  store.noteInFlight = conversation.id;
+  renderComposerState();
+  const code = await request({ type: 'note', conversation_id: conversation.id, text });
+  if (store.noteInFlight !== conversation.id) return; // signed out meanwhile
+  store.noteInFlight = null;
+  if (code == null) {
+    // Shown when the server's `note` frame comes; here only the box is emptied.
+    if (store.openId === conversation.id && ui.replyInput.value === text) {
+      ui.replyInput.value = '';
+      autosize();
+    } else if (conversation.draft === text) {
+      conversation.draft = '';
+    }
+  } else if (store.openId === conversation.id) {
+    showThreadNotice(noteErrorText(code));
+  } else {
+    showToast(noteErrorText(code));
+  }
+  if (store.openId === conversation.id) renderComposerState();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tags of the open conversation (PUT /v1/conversations/{id}/tags by the agent holding it)
+// ---------------------------------------------------------------------------------------------
+
+let tagsSaving = null; // conversation id while its tags are being saved
+let tagErrorKey = null;
+let renderedTags = '';
+
+function renderTags(conversation) {
+  const writable = isWritable(conversation);
+  const tags = conversation.tags;
+  ui.tagBar.hidden = !writable && tags.length === 0;
+  ui.tagForm.hidden = !writable;
+  const busy = tagsSaving === conversation.id;
+  ui.tagBar.setAttribute('aria-busy', String(busy));
+  ui.tagAdd.setAttribute('aria-disabled', String(busy));
+  // Rebuilt only when something shown changed, so the focus stays put on every other render.
+  const key = [conversation.id, writable, getLanguage(), ...tags].join('\u0000');
+  if (key === renderedTags) return;
+  renderedTags = key;
+  const buttons = [...ui.tagList.querySelectorAll('button')];
+  const focused = buttons.indexOf(document.activeElement);
+  ui.tagList.replaceChildren(
+    ...tags.map((tag) => {
+      const li = el('li', { class: 'tag', 'data-testid': 'tag', 'data-tag': tag });
+      li.append(el('span', { class: 'tag-text' }, tag));
+      if (writable) {
+        const label = t('tags.remove', { tag });
+        const remove = el('button', { type: 'button', class: 'tag-remove', 'data-testid': 'tag-remove', 'aria-label': label, title: label }, '×');
+        const id = conversation.id;
+        remove.addEventListener('click', () => removeTag(store.conversations.get(id), tag));
+        li.append(remove);
+      }
+      return li;
+    }),
+  );
+  ui.tagList.hidden = tags.length === 0;
+  if (focused !== -1) {
+    // The removed tag's button is gone: the next one (or the box) takes the focus.
+    const now = ui.tagList.querySelectorAll('button');
+    (now[Math.min(focused, now.length - 1)] ?? ui.tagInput).focus();
+  }
+}
+
+function showTagError(key) {
+  tagErrorKey = key;
+  ui.tagError.textContent = t(key);
+  ui.tagError.hidden = false;
+  ui.tagInput.setAttribute('aria-invalid', 'true');
+}
+
+function clearTagError() {
+  tagErrorKey = null;
+  ui.tagError.hidden = true;
+  ui.tagError.textContent = '';
+  ui.tagInput.removeAttribute('aria-invalid');
+}
+
+/** Saves the whole list; the server's (normalised, sorted) answer is what is shown. */
+async function saveTags(conversation, tags) {
+  tagsSaving = conversation.id;
+  clearTagError();
+  renderTags(conversation);
+  try {
+    const result = await callApi('PUT', `/v1/conversations/${encodeURIComponent(conversation.id)}/tags`, { tags });
+    if (result.stale) return false;
+    if (result.ok) {
+      const saved = result.body.conversation?.tags;
+      conversation.tags = Array.isArray(saved) ? saved.map(String) : tags;
+      return true;
+    }
+    const key = { 400: 'tags.error.invalid', 403: 'error.not_assigned', 404: 'error.conversation_not_found', 429: 'error.rate_limited' }[result.status];
+    if (conversation.id === store.openId) showTagError(key ?? 'tags.error.failed');
+    return false;
+  } catch {
+    if (conversation.id === store.openId) showTagError('tags.error.failed');
+    return false;
+  } finally {
+    tagsSaving = null;
+    if (conversation.id === store.openId) renderTags(conversation);
+  }
+}
+
+async function addTagFromInput() {
+  const conversation = store.conversations.get(store.openId);
+  if (!conversation || !isWritable(conversation) || tagsSaving) return;
+  const typed = ui.tagInput.value;
+  // What the server does too: trimmed, lower case, 1–32 characters, no control characters.
+  const tag = typed.trim().toLowerCase();
+  if (!tag) {
+    ui.tagInput.focus();
+    return;
+  }
+  if ([...tag].length > MAX_TAG_CHARS || /[\u0000-\u001f\u007f-\u009f]/.test(tag)) {
+    showTagError('tags.error.invalid');
+    ui.tagInput.focus();
+    return;
+  }
+  if (conversation.tags.includes(tag)) {
+    ui.tagInput.value = '';
+    return;
+  }
+  if (conversation.tags.length >= MAX_TAGS) {
+    showTagError('tags.error.tooMany');
+    ui.tagInput.focus();
+    return;
+  }
+  const saved = await saveTags(conversation, [...conversation.tags, tag]);
+  if (saved && ui.tagInput.value === typed) ui.tagInput.value = '';
+}
+
+function removeTag(conversation, tag) {
+  if (!conversation || !isWritable(conversation) || tagsSaving) return;
+  saveTags(
+    conversation,
+    conversation.tags.filter((candidate) => candidate !== tag),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Saved replies: "/shortcut" in the reply box, and the manager dialog
+// ---------------------------------------------------------------------------------------------
+
+let cannedState = 'idle'; // idle | ok | error
+let cannedLoadedAt = 0;
+let cannedLoading = false;
+// Replies shared (or changed in another tab) meanwhile show up once the list is this old.
+const CANNED_MAX_AGE_MS = 60_000;
+const suggestions = { open: false, token: null, options: [], active: 0, dismissed: null };
+
+function byShortcut(a, b) {
+  return a.shortcut.localeCompare(b.shortcut) || (a.scope === 'personal' ? -1 : 1) - (b.scope === 'personal' ? -1 : 1);
+}
+
+/** Reads the caller's replies and the workspace's (GET /v1/canned-replies). */
+async function loadCanned() {
+  cannedLoading = true;
+  try {
+    const result = await callApi('GET', '/v1/canned-replies');
+    if (result.stale) return;
+    if (!result.ok) throw new Error(`canned replies: ${result.status}`);
+    store.canned = (Array.isArray(result.body.replies) ? result.body.replies : [])
+      .filter((reply) => reply && typeof reply.id === 'string' && typeof reply.shortcut === 'string' && typeof reply.text === 'string')
+      .map((reply) => ({ id: reply.id, shortcut: reply.shortcut, text: reply.text, scope: reply.scope === 'workspace' ? 'workspace' : 'personal' }))
+      .sort(byShortcut);
+    cannedState = 'ok';
+    cannedLoadedAt = Date.now();
+  } catch {
+    cannedState = 'error';
+  } finally {
+    cannedLoading = false;
+  }
+  if (ui.canned.dialog.open) renderCannedDialog();
+  if (suggestions.open) updateCannedPopup();
+}
+
+/** The "/query" right before the caret (at the start or after a space), or null. */
+function cannedToken() {
+  const input = ui.replyInput;
+  if (input.selectionStart !== input.selectionEnd) return null;
+  const before = input.value.slice(0, input.selectionStart);
+  const match = /(?:^|\s)\/([a-z0-9_-]{0,32})$/i.exec(before);
+  if (!match) return null;
+  return { start: before.length - match[1].length - 1, end: before.length, query: match[1].toLowerCase() };
+}
+
+function cannedMatches(query) {
+  const starts = store.canned.filter((reply) => reply.shortcut.startsWith(query));
+  const contains = query ? store.canned.filter((reply) => !reply.shortcut.startsWith(query) && reply.shortcut.includes(query)) : [];
+  return [...starts, ...contains].slice(0, CANNED_SUGGESTIONS);
+}
+
+/** Opens, updates or closes the suggestions for what is under the caret. */
+function updateCannedPopup() {
+  const conversation = store.conversations.get(store.openId);
+  const usable = conversation && isWritable(conversation) && document.activeElement === ui.replyInput;
+  const token = usable ? cannedToken() : null;
+  const key = token ? `${token.start}:${token.query}` : null;
+  if (key !== suggestions.dismissed) suggestions.dismissed = null;
+  if (token && !cannedLoading && Date.now() - cannedLoadedAt > CANNED_MAX_AGE_MS) loadCanned(); // shows when it arrives
+  const options = token && !suggestions.dismissed ? cannedMatches(token.query) : [];
+  if (!options.length) {
+    closeCannedPopup();
+    return;
+  }
+  const activeId = suggestions.open ? suggestions.options[suggestions.active]?.id : null;
+  suggestions.open = true;
+  suggestions.token = token;
+  suggestions.options = options;
+  suggestions.active = Math.max(0, options.findIndex((reply) => reply.id === activeId));
+  renderCannedPopup();
+}
+
+function renderCannedPopup() {
+  const items = suggestions.options.map((reply, index) => {
+    const li = el('li', {
+      class: 'canned-option',
+      role: 'option',
+      id: `canned-option-${index}`,
+      'data-testid': 'canned-option',
+      'data-shortcut': reply.shortcut,
+      'aria-selected': String(index === suggestions.active),
+    });
+    const head = el('span', { class: 'canned-option-head' });
+    head.append(el('span', { class: 'canned-shortcut' }, `/${reply.shortcut}`));
+    if (reply.scope === 'workspace') head.append(el('span', { class: 'canned-scope' }, t('canned.sharedBadge')));
+    li.append(head, el('span', { class: 'canned-preview' }, reply.text));
+    li.addEventListener('click', () => insertCanned(index));
+    return li;
+  });
+  ui.cannedOptions.replaceChildren(...items);
+  ui.cannedPopup.hidden = false;
+  ui.replyInput.setAttribute('aria-activedescendant', `canned-option-${suggestions.active}`);
+  const status = t(items.length === 1 ? 'canned.matches.one' : 'canned.matches', { count: items.length });
+  if (ui.cannedStatus.textContent !== status) ui.cannedStatus.textContent = status;
+  items[suggestions.active]?.scrollIntoView({ block: 'nearest' });
+}
+
+function closeCannedPopup() {
+  suggestions.open = false;
+  suggestions.token = null;
+  suggestions.options = [];
+  if (ui.cannedPopup.hidden) return;
+  ui.cannedPopup.hidden = true;
+  ui.cannedOptions.replaceChildren();
+  ui.replyInput.removeAttribute('aria-activedescendant');
+  ui.cannedStatus.textContent = '';
+}
+
+function moveCanned(step) {
+  const count = suggestions.options.length;
+  suggestions.active = (suggestions.active + step + count) % count;
+  const items = ui.cannedOptions.children;
+  for (let index = 0; index < items.length; index += 1) items[index].setAttribute('aria-selected', String(index === suggestions.active));
+  ui.replyInput.setAttribute('aria-activedescendant', `canned-option-${suggestions.active}`);
+  items[suggestions.active]?.scrollIntoView({ block: 'nearest' });
+}
+
+/** Replaces the "/query" with the reply's text; the agent can still edit it before sending. */
+function insertCanned(index) {
+  const reply = suggestions.options[index];
+  const token = suggestions.token;
+  if (!reply || !token) return;
+  ui.replyInput.setRangeText(reply.text, token.start, token.end, 'end');
+  closeCannedPopup();
+  ui.replyInput.focus();
+  onReplyInput();
+}
+
+/** Keys for the open suggestions; true when the key was theirs. */
+function cannedKeydown(event) {
+  if (!suggestions.open || event.isComposing || event.keyCode === 229) return false;
+  if (event.key === 'ArrowDown') moveCanned(1);
+  else if (event.key === 'ArrowUp') moveCanned(-1);
+  else if (event.key === 'Enter' && !event.shiftKey) insertCanned(suggestions.active);
+  else if (event.key === 'Escape') {
+    // Closed until the "/query" changes.
+    suggestions.dismissed = `${suggestions.token.start}:${suggestions.token.query}`;
+    closeCannedPopup();
+  } else return false;
+  event.preventDefault();
+  return true;
+}
+
+// The manager: my replies, the workspace's (changed by admins and supervisors), one form for
+// adding and editing, deleting after a confirmation in the row.
+
+const cannedForm = { editingId: null, confirmId: null, busy: false, error: null, field: null, ok: null };
+
+const cannedEditable = (reply) => reply.scope === 'personal' || managesWorkspace();
+
+function openCannedDialog() {
+  resetCannedForm();
+  cannedForm.ok = null;
+  renderCannedDialog();
+  if (!ui.canned.dialog.open) ui.canned.dialog.showModal();
+  ui.canned.shortcut.focus();
+  loadCanned();
+  if (!store.role) loadRole();
+}
+
+function resetCannedForm() {
+  cannedForm.editingId = null;
+  cannedForm.confirmId = null;
+  setCannedError(null);
+  ui.canned.shortcut.value = '';
+  ui.canned.text.value = '';
+  ui.canned.scope.value = 'personal';
+}
+
+function setCannedError(key, field) {
+  cannedForm.error = key;
+  ui.canned.error.textContent = key ? t(key) : '';
+  ui.canned.error.hidden = !key;
+  for (const input of [ui.canned.shortcut, ui.canned.text]) input.removeAttribute('aria-invalid');
+  const input = field === 'shortcut' ? ui.canned.shortcut : field === 'text' ? ui.canned.text : null;
+  if (key) cannedForm.ok = null;
+  if (input) {
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+  }
+}
+
+function renderCannedDialog() {
+  const focusedRow = document.activeElement?.closest?.('[data-reply-id]');
+  const focus = focusedRow ? { id: focusedRow.dataset.replyId, action: document.activeElement.dataset.action } : null;
+  const mine = store.canned.filter((reply) => reply.scope === 'personal');
+  const shared = store.canned.filter((reply) => reply.scope === 'workspace');
+  renderCannedList(ui.canned.mine, mine, 'canned.emptyMine');
+  renderCannedList(ui.canned.shared, shared, 'canned.emptyShared');
+  const loading = cannedState === 'error' ? t('canned.unavailable') : cannedState === 'idle' ? t('canned.loading') : '';
+  ui.canned.loading.textContent = loading;
+  ui.canned.loading.hidden = !loading;
+  const editing = store.canned.find((reply) => reply.id === cannedForm.editingId);
+  ui.canned.formTitle.textContent = editing ? t('canned.editTitle', { shortcut: editing.shortcut }) : t('canned.newTitle');
+  ui.canned.scopeField.hidden = Boolean(editing) || !managesWorkspace();
+  ui.canned.cancelEdit.hidden = !editing;
+  ui.canned.save.textContent = t(cannedForm.busy ? 'canned.saving' : editing ? 'canned.saveEdit' : 'canned.add');
+  ui.canned.save.disabled = cannedForm.busy;
+  ui.canned.error.textContent = cannedForm.error ? t(cannedForm.error) : '';
+  ui.canned.ok.textContent = cannedForm.ok ? cannedForm.ok() : '';
+  ui.canned.ok.hidden = !cannedForm.ok;
+  if (focus) {
+    const target =
+      ui.canned.dialog.querySelector(`[data-reply-id="${CSS.escape(focus.id)}"] [data-action="${CSS.escape(focus.action || '')}"]`) ??
+      ui.canned.dialog.querySelector(`[data-reply-id="${CSS.escape(focus.id)}"] button`);
+    (target ?? ui.canned.shortcut).focus();
+  }
+}
+
+function renderCannedList(list, replies, emptyKey) {
+  if (!replies.length) {
+    list.replaceChildren(el('li', { class: 'canned-empty' }, cannedState === 'ok' ? t(emptyKey) : ''));
+    return;
+  }
+  list.replaceChildren(
+    ...replies.map((reply) => {
+      const li = el('li', { class: 'canned-item', 'data-testid': 'canned-item', 'data-shortcut': reply.shortcut, 'data-scope': reply.scope, 'data-reply-id': reply.id });
+      const main = el('div', { class: 'canned-item-main' });
+      main.append(el('span', { class: 'canned-shortcut' }, `/${reply.shortcut}`), el('span', { class: 'canned-item-text' }, reply.text));
+      const actions = el('div', { class: 'canned-item-actions' });
+      const button = (action, key, className, label) => {
+        const node = el('button', { type: 'button', class: `btn btn-small ${className}`, 'data-action': action, 'data-testid': `canned-${action}` }, t(key));
+        if (label) node.setAttribute('aria-label', label);
+        node.addEventListener('click', () => cannedAction(action, reply));
+        return node;
+      };
+      if (cannedForm.confirmId === reply.id) {
+        li.classList.add('is-confirming');
+        actions.append(
+          el('span', { class: 'canned-confirm' }, t('canned.confirmDelete', { shortcut: reply.shortcut })),
+          button('confirm-delete', 'canned.delete', 'btn-danger'),
+          button('keep', 'canned.keep', 'btn-ghost'),
+        );
+      } else if (cannedEditable(reply)) {
+        actions.append(
+          button('edit', 'canned.edit', 'btn-outline', t('canned.editLabel', { shortcut: reply.shortcut })),
+          button('delete', 'canned.delete', 'btn-ghost', t('canned.deleteLabel', { shortcut: reply.shortcut })),
+        );
+      }
+      li.append(main, actions);
+      return li;
+    }),
+  );
+}
+
+async function cannedAction(action, reply) {
+  if (cannedForm.busy) return;
+  if (action === 'edit') {
+    resetCannedForm();
+    cannedForm.editingId = reply.id;
+    cannedForm.ok = null;
+    ui.canned.shortcut.value = reply.shortcut;
+    ui.canned.text.value = reply.text;
+    renderCannedDialog();
+    ui.canned.text.focus();
+  } else if (action === 'delete') {
+    cannedForm.confirmId = reply.id;
+    renderCannedDialog();
+    ui.canned.dialog.querySelector(`[data-reply-id="${CSS.escape(reply.id)}"] [data-action="confirm-delete"]`)?.focus();
+  } else if (action === 'keep') {
+    cannedForm.confirmId = null;
+    renderCannedDialog();
+    ui.canned.dialog.querySelector(`[data-reply-id="${CSS.escape(reply.id)}"] [data-action="delete"]`)?.focus();
+  } else if (action === 'confirm-delete') {
+    cannedForm.busy = true;
+    setCannedError(null);
+    renderCannedDialog();
+    try {
+      const result = await callApi('DELETE', `/v1/canned-replies/${encodeURIComponent(reply.id)}`);
+      if (result.stale) return;
+      if (result.ok || result.status === 404) {
+        if (cannedForm.editingId === reply.id) resetCannedForm();
+        cannedForm.confirmId = null;
+        cannedForm.ok = () => t('canned.deleted', { shortcut: reply.shortcut });
+        await loadCanned();
+      } else {
+        setCannedError(result.status === 403 ? 'canned.error.forbidden' : 'error.generic');
+      }
+    } catch {
+      setCannedError('canned.error.network');
+    } finally {
+      cannedForm.busy = false;
+    }
+    renderCannedDialog();
+    if (!store.canned.some((candidate) => candidate.id === reply.id)) ui.canned.shortcut.focus();
+  }
+}
+
+/** Reads a refused save: the server names the field first ("shortcut: …"). */
+function cannedFailure(result) {
+  const message = String(result.body.error?.message || '');
+  if (result.status === 400 && message.startsWith('shortcut:')) {
+    return [/exists/.test(message) ? 'canned.error.taken' : 'canned.error.shortcut', 'shortcut'];
+  }
+  if (result.status === 400 && message.startsWith('text:')) return ['canned.error.text', 'text'];
+  if (result.status === 403) return ['canned.error.forbidden', null];
+  if (result.status === 404) return ['canned.error.gone', null];
+  if (result.status === 429) return ['error.rate_limited', null];
+  return ['error.generic', null];
+}
+
+async function saveCanned() {
+  if (cannedForm.busy) return;
+  const shortcut = ui.canned.shortcut.value.trim().replace(/^\/+/, '').toLowerCase();
+  const text = ui.canned.text.value.trim();
+  if (!CANNED_SHORTCUT.test(shortcut)) return setCannedError('canned.error.shortcut', 'shortcut');
+  if (!text) return setCannedError('canned.error.textMissing', 'text');
+  if (utf8Length(text) > MAX_CANNED_BYTES) return setCannedError('canned.error.text', 'text');
+  const editing = store.canned.find((reply) => reply.id === cannedForm.editingId);
+  cannedForm.busy = true;
+  setCannedError(null);
+  renderCannedDialog();
+  try {
+    const result = editing
+      ? await callApi('PATCH', `/v1/canned-replies/${encodeURIComponent(editing.id)}`, { shortcut, text })
+      : await callApi('POST', '/v1/canned-replies', { shortcut, text, scope: managesWorkspace() ? ui.canned.scope.value : 'personal' });
+    if (result.stale) return;
+    if (result.ok) {
+      const saved = result.body.reply?.shortcut ?? shortcut;
+      resetCannedForm();
+      cannedForm.ok = () => t('canned.saved', { shortcut: saved });
+      await loadCanned();
+      ui.canned.shortcut.focus();
+    } else {
+      const [key, field] = cannedFailure(result);
+      if (result.status === 404) {
+        resetCannedForm(); // edited meanwhile elsewhere: it is gone
+        loadCanned();
+      }
+      setCannedError(key, field);
+    }
+  } catch {
+    setCannedError('canned.error.network');
+  } finally {
+    cannedForm.busy = false;
+    renderCannedDialog();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transfer to a colleague or a department
+// ---------------------------------------------------------------------------------------------
+
+let transferFor = null; // the conversation the dialog hands over
+let transferBusy = false;
+let transferError = null; // () => text
+let directoryTimer = null;
+const targetRows = new Map(); // 'agent:id' | 'department:id' → { label, input, mark, name, detail }
+
+function openTransferDialog() {
+  const conversation = store.conversations.get(store.openId);
+  if (!conversation || !isWritable(conversation) || !socketReady()) return;
+  transferFor = conversation.id;
+  ui.transfer.note.value = '';
+  setTransferError(null);
+  for (const row of targetRows.values()) row.input.checked = false;
+  renderTransferDialog();
+  if (!ui.transfer.dialog.open) ui.transfer.dialog.showModal();
+  focusFirstTarget();
+  refreshDirectory();
+}
+
+function focusFirstTarget() {
+  const radios = [...ui.transfer.form.querySelectorAll('input[name="transfer-target"]')];
+  (radios.find((radio) => radio.checked) ?? radios.find((radio) => !radio.disabled) ?? ui.transfer.note).focus();
+}
+
+/** Reads the directory now and then every few seconds while the dialog is open. */
+async function refreshDirectory() {
+  clearTimeout(directoryTimer);
+  const first = store.directory.state !== 'ok';
+  await loadDirectory();
+  if (!ui.transfer.dialog.open) return;
+  // The dialog opened before anything was known: now there is something to choose.
+  if (first && [ui.transfer.close, ui.transfer.note, ui.transfer.dialog].includes(document.activeElement) && !ui.transfer.note.value) {
+    focusFirstTarget();
+  }
+  directoryTimer = setTimeout(refreshDirectory, DIRECTORY_REFRESH_MS);
+}
+
+function setTransferError(text) {
+  transferError = text;
+  ui.transfer.error.textContent = text ? text() : '';
+  ui.transfer.error.hidden = !text;
+}
+
+const STATUS_ORDER = { online: 0, away: 1, offline: 2 };
+
+function renderTransferDialog() {
+  const conversation = store.conversations.get(transferFor);
+  ui.transfer.subtitle.textContent = conversation ? t('transfer.subtitle', { name: conversationTitle(conversation) }) : '';
+  const { agents, departments, state } = store.directory;
+  const loading = state === 'error' ? t('transfer.unavailable') : state === 'idle' ? t('transfer.loading') : '';
+  ui.transfer.loading.textContent = loading;
+  ui.transfer.loading.hidden = !loading;
+  const colleagues = agents
+    .filter((agent) => agent.id !== store.agent?.id) // the server refuses a transfer to oneself
+    .sort((a, b) => (STATUS_ORDER[a.status] ?? 3) - (STATUS_ORDER[b.status] ?? 3) || String(a.name).localeCompare(String(b.name)));
+  renderTargets(
+    ui.transfer.agents,
+    colleagues.map((agent) => {
+      const status = STATUS_ORDER[agent.status] != null ? agent.status : 'offline';
+      const load = Number(agent.load) || 0;
+      const max = Number(agent.max_concurrent) || 0;
+      const full = max > 0 && load >= max;
+      const details = [t(`status.${status}`), t(full ? 'transfer.full' : 'transfer.load', { load, max })];
+      return {
+        key: `agent:${agent.id}`,
+        kind: 'agent',
+        id: agent.id,
+        name: String(agent.name || ''),
+        detail: details.join(' · '),
+        status,
+        // Offline agents and full ones would be refused (not_available, at_capacity).
+        disabled: status === 'offline' || full,
+      };
+    }),
+  );
+  ui.transfer.agentsEmpty.textContent = state === 'ok' && !colleagues.length ? t('transfer.noAgents') : '';
+  ui.transfer.agentsEmpty.hidden = !ui.transfer.agentsEmpty.textContent;
+  renderTargets(
+    ui.transfer.departments,
+    departments.map((department) => ({
+      key: `department:${department.id}`,
+      kind: 'department',
+      id: department.id,
+      name: String(department.name || ''),
+      detail: '',
+      disabled: false,
+    })),
+  );
+  ui.transfer.departmentsHint.textContent = state === 'ok' && !departments.length ? t('transfer.noDepartments') : t('transfer.departmentsHint');
+  ui.transfer.submit.textContent = t(transferBusy ? 'transfer.submitting' : 'transfer.submit');
+  ui.transfer.submit.disabled = transferBusy;
+  if (transferError) ui.transfer.error.textContent = transferError();
+}
+
+/** Radio rows kept per target and updated in place (the list is read again every few seconds). */
+function renderTargets(container, targets) {
+  const nodes = targets.map((target) => {
+    let row = targetRows.get(target.key);
+    if (!row) {
+      const label = el('label', { class: 'target', 'data-testid': 'transfer-target', 'data-kind': target.kind, 'data-target-id': target.id });
+      const input = el('input', { type: 'radio', name: 'transfer-target', value: target.key });
+      const mark = el('span', { class: target.kind === 'agent' ? 'avatar avatar-sm' : 'department-mark', 'aria-hidden': 'true' });
+      mark.style.background = avatarColour(target.id);
+      const body = el('span', { class: 'target-body' });
+      const name = el('span', { class: 'target-name' });
+      const detail = el('span', { class: 'target-detail' });
+      body.append(name, detail);
+      label.append(input, mark, body);
+      input.addEventListener('change', () => setTransferError(null));
+      row = { label, input, mark, name, detail };
+      targetRows.set(target.key, row);
+    }
+    row.name.textContent = target.name;
+    row.detail.textContent = target.detail;
+    row.detail.hidden = !target.detail;
+    row.mark.textContent = target.kind === 'agent' ? initials(target.name) : [...target.name.trim()][0]?.toUpperCase() ?? '#';
+    row.label.dataset.status = target.status ?? '';
+    row.label.classList.toggle('is-disabled', target.disabled);
+    if (target.disabled && row.input.checked) row.input.checked = false;
+    row.input.disabled = target.disabled;
+    return row.label;
+  });
+  const keys = new Set(targets.map((target) => target.key));
+  for (const [key, row] of [...targetRows]) if (row.label.parentNode === container && !keys.has(key)) targetRows.delete(key);
+  // A colleague's new status can reorder the rows; a moved radio would lose the keyboard focus.
+  const focused = container.contains(document.activeElement) ? document.activeElement : null;
+  syncChildren(container, nodes);
+  if (focused?.isConnected && document.activeElement !== focused && !focused.disabled) focused.focus();
+}
+
+function transferErrorText(code, name) {
+  const key = `transfer.error.${code}`;
+  const text = t(key, { name });
+  if (text !== key) return text;
+  if (code === 'not_assigned' || code === 'conversation_not_found') return errorText(code);
+  return t('transfer.error.failed');
+}
+
+async function submitTransfer() {
+  if (transferBusy) return;
+  const conversation = store.conversations.get(transferFor);
+  if (!conversation || !isWritable(conversation)) {
+    setTransferError(() => t('error.not_assigned'));
+    return;
+  }
+  const checked = ui.transfer.form.querySelector('input[name="transfer-target"]:checked');
+  if (!checked) {
+    setTransferError(() => t('transfer.error.choose'));
+    focusFirstTarget();
+    return;
+  }
+  const [kind, ...rest] = checked.value.split(':');
+  const id = rest.join(':');
+  const known = kind === 'agent' ? store.directory.agents : store.directory.departments;
+  const name = String(known.find((target) => target.id === id)?.name || '');
+  const note = ui.transfer.note.value.trim();
+  const bytes = utf8Length(note);
+  if (bytes > MAX_TEXT_BYTES) {
+    setTransferError(() => t('notice.tooLong', { bytes, max: MAX_TEXT_BYTES }));
+    ui.transfer.note.focus();
+    return;
+  }
+  const frame = { type: 'transfer', conversation_id: conversation.id };
+  frame[kind === 'agent' ? 'to_agent_id' : 'to_department_id'] = id;
+  if (note) frame.note = note;
+  transferBusy = true;
+  setTransferError(null);
+  renderTransferDialog();
+  const code = await request(frame);
+  transferBusy = false;
+  if (code == null) {
+    finishTransfer(conversation, kind, name);
+    return;
+  }
+  const text = () => transferErrorText(code, name);
+  if (ui.transfer.dialog.open && transferFor === conversation.id) {
+    setTransferError(text);
+    renderTransferDialog();
+    refreshDirectory(); // the refusal likely means the list is out of date
+  } else {
+    showToast(text());
+  }
+}
+
+/** The conversation is someone else's now: it leaves this console. */
+function finishTransfer(conversation, kind, name) {
+  if (ui.transfer.dialog.open) ui.transfer.dialog.close();
+  forgetConversation(conversation);
+  showToast(t(kind === 'agent' ? 'transfer.done.agent' : 'transfer.done.department', { name }));
+  // The button that opened the dialog went with the conversation.
+  (ui.conversations.querySelector('button') ?? ui.status).focus();
+}
+
+function forgetConversation(conversation) {
+  if (typingConversation === conversation.id) resetTyping();
+  if (conversation.typing) clearTimeout(conversation.typing.timer);
+  for (const message of conversation.messages) if (message.clientMsgId) byClientId.delete(message.clientMsgId);
+  store.conversations.delete(conversation.id);
+  if (store.openId === conversation.id) {
+    store.openId = null;
+    ui.threadMessages.replaceChildren();
+    ui.replyInput.value = '';
+    closeCannedPopup();
+    clearThreadNotice();
+    const next = sortedConversations().find(isMine);
+    if (next) openConversation(next.id, { focus: false });
+  }
+  renderConversationList();
+  renderThread();
+  updateTitle();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Wiring
 // ---------------------------------------------------------------------------------------------
 
@@ -1383,16 +2462,64 @@ ui.threadBack.addEventListener('click', () => ui.workspace.classList.remove('sho
 ui.closeConversation.addEventListener('click', closeOpenConversation);
 ui.replyForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  submitReply();
+  submitComposer();
 });
 ui.replyInput.addEventListener('keydown', (event) => {
+  if (cannedKeydown(event)) return; // the saved-reply list has the arrow keys, Enter and Escape
   // Enter sends, Shift+Enter adds a line; never while an IME is composing (pinyin input).
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
     event.preventDefault();
-    submitReply();
+    submitComposer();
   }
 });
 ui.replyInput.addEventListener('input', onReplyInput);
+// The caret moved without typing: the "/shortcut" under it may have changed.
+ui.replyInput.addEventListener('click', updateCannedPopup);
+ui.replyInput.addEventListener('keyup', (event) => {
+  if (['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(event.key)) updateCannedPopup();
+});
+ui.replyInput.addEventListener('blur', closeCannedPopup);
+// Clicks in the list (an option, its scroll bar) leave the focus in the reply box.
+ui.cannedPopup.addEventListener('mousedown', (event) => event.preventDefault());
+for (const radio of [ui.modeReply, ui.modeNote]) {
+  radio.addEventListener('change', () => {
+    if (radio.checked) setComposeMode(radio.value);
+  });
+}
+ui.tagForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  addTagFromInput();
+});
+ui.tagInput.addEventListener('input', clearTagError);
+ui.transferOpen.addEventListener('click', openTransferDialog);
+ui.transfer.form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  submitTransfer();
+});
+for (const button of [ui.transfer.close, ui.transfer.cancel]) button.addEventListener('click', () => ui.transfer.dialog.close());
+ui.transfer.dialog.addEventListener('close', () => {
+  clearTimeout(directoryTimer);
+  directoryTimer = null;
+  // Back to the button that opened it, unless that went with the transferred conversation.
+  if (store.conversations.has(transferFor) && store.openId === transferFor && !ui.transferOpen.disabled) ui.transferOpen.focus();
+});
+ui.cannedOpen.addEventListener('click', openCannedDialog);
+ui.cannedOpenEmpty.addEventListener('click', openCannedDialog);
+ui.canned.form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  saveCanned();
+});
+ui.canned.cancelEdit.addEventListener('click', () => {
+  resetCannedForm();
+  renderCannedDialog();
+  ui.canned.shortcut.focus();
+});
+for (const button of [ui.canned.close, ui.canned.done]) button.addEventListener('click', () => ui.canned.dialog.close());
+ui.canned.dialog.addEventListener('close', () => {
+  cannedForm.confirmId = null;
+  // Back to whichever button opened it (the one in the composer, or the one shown without a conversation).
+  (ui.thread.hidden ? ui.cannedOpenEmpty : ui.cannedOpen).focus();
+});
 ui.status.addEventListener('change', () => {
   const wanted = ui.status.value;
   if (!send({ type: 'status', status: wanted })) {
@@ -1412,10 +2539,15 @@ onLanguageChange(() => {
   renderQueue();
   for (const conversation of store.conversations.values()) {
     for (const message of conversation.messages) renderMessage(message);
+    for (const note of conversation.notes) renderNote(note);
   }
   renderConversationList();
   renderThread();
   updateTitle();
+  updateCannedPopup();
+  if (tagErrorKey) ui.tagError.textContent = t(tagErrorKey);
+  if (ui.transfer.dialog.open) renderTransferDialog();
+  if (ui.canned.dialog.open) renderCannedDialog();
   renderLanguageButton();
   loginForm.retranslate();
 });
