@@ -561,7 +561,28 @@ async fn overview(
     let queued = count_conversations(&gateway, &workspace_id, ConversationStatus::Queued).await?;
     let assigned =
         count_conversations(&gateway, &workspace_id, ConversationStatus::Assigned).await?;
+    let minute_ago = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let messages_last_minute = gateway
+        .peers
+        .history
+        .clone()
+        .count_messages(history_pb::CountMessagesRequest {
+            workspace_id: workspace_id.clone(),
+            since: Some(switchboard_platform::grpc::timestamp(minute_ago)),
+        })
+        .await
+        .map_err(service_error)?
+        .into_inner()
+        .count;
+    let gateways: Vec<Value> = gateway
+        .stats
+        .for_workspace(&workspace_id)
+        .into_iter()
+        .map(|(id, counts)| json!({ "id": id, "visitors": counts.visitors, "agents": counts.agents }))
+        .collect();
     Ok(Json(json!({
+        "messages_last_minute": messages_last_minute,
+        "gateways": gateways,
         "agents_total": agents.len(),
         "agents_online": online,
         "queue_length": queue.len(),

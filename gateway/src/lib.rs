@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod peers;
 pub mod state;
+pub mod stats;
 pub mod web;
 pub mod ws;
 
@@ -48,6 +49,7 @@ pub async fn run(
         config.clone(),
         shutdown.clone(),
     ));
+    tokio::spawn(stats::exchange(gateway.clone()));
     let app = http::router(gateway);
     tracing::info!(addr = ?listener.local_addr().ok(), "gateway serving");
     let grace = config.shutdown_grace();

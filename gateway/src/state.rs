@@ -24,6 +24,8 @@ pub struct Gateway {
     pub visitors: VisitorConnections,
     /// Cancelled when the gateway shuts down: sockets close with 1001.
     pub shutdown: CancellationToken,
+    /// Connected visitors and agents per workspace, here and on the other gateways.
+    pub stats: crate::stats::ConnectionStats,
     agent_names: Mutex<HashMap<Uuid, String>>,
 }
 
@@ -37,6 +39,7 @@ impl Gateway {
             config,
             visitors: VisitorConnections::default(),
             shutdown,
+            stats: crate::stats::ConnectionStats::default(),
             agent_names: Mutex::default(),
         }
     }

@@ -456,3 +456,56 @@ async fn announcements_reach_the_online_agents_they_are_meant_for() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_dashboard_counts_connections_per_gateway_and_recent_messages() {
+    let system = crate::chat::Distributed::start(2).await;
+    let (first, second) = (system.base(0), system.base(1));
+    let http = reqwest::Client::new();
+    let admin = token(&http, &first, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let whoami: Value = me(&http, &first, &admin).await.json().await.expect("json");
+    let site_key = whoami["workspace"]["site_key"].as_str().expect("site key");
+    let (mut visitor, _) = WsClient::visitor(&first, site_key, None).await;
+    let (_agent, _) = WsClient::agent(&second, &admin).await;
+    visitor.send(message("v1", "hello", None)).await;
+    visitor.expect("ack").await;
+    let overview = |base: String| {
+        let http = http.clone();
+        let admin = admin.clone();
+        async move {
+            call(
+                &http,
+                reqwest::Method::GET,
+                format!("{base}/v1/admin/overview"),
+                &admin,
+                None,
+            )
+            .await
+            .1
+        }
+    };
+    // Gateways share their counts every few seconds: wait until the first sees both.
+    switchboard_platform::testing::wait_until(
+        std::time::Duration::from_secs(30),
+        "the overview to show a visitor and an agent on two gateways",
+        || async {
+            let view = overview(first.clone()).await;
+            let gateways = view["gateways"].as_array().cloned().unwrap_or_default();
+            let totals =
+                |key: &str| -> u64 { gateways.iter().filter_map(|g| g[key].as_u64()).sum() };
+            let busy = gateways
+                .iter()
+                .filter(|g| {
+                    g["visitors"].as_u64().unwrap_or(0) + g["agents"].as_u64().unwrap_or(0) > 0
+                })
+                .count();
+            gateways.len() == 2 && totals("visitors") == 1 && totals("agents") == 1 && busy == 2
+        },
+    )
+    .await;
+    let view = overview(second.clone()).await;
+    assert!(
+        view["messages_last_minute"].as_u64().unwrap_or(0) >= 1,
+        "{view}"
+    );
+}

@@ -5,6 +5,7 @@ use super::limits::{ConnectionSlot, RateLimiter};
 use super::protocol::{self, ClientFrame, ErrorCode, Sender, ServerFrame};
 use super::{Inbound, Outbound, VisitorQuery, next_text, view};
 use crate::state::Gateway;
+use crate::stats::{ConnectionStats, Kind};
 use axum::extract::ws::WebSocket;
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
@@ -57,6 +58,7 @@ pub(super) async fn visitor(
     else {
         return;
     };
+    let _counted = ConnectionStats::count(&gateway, session.workspace_id, Kind::Visitor);
     session.run(&mut reader).await;
 }
 
@@ -328,6 +330,7 @@ pub(super) async fn agent(
         connection_id: session.connection_id.clone(),
     };
     let lease_task = tokio::spawn(lease.clone().keep_alive(outbound.clone()));
+    let _counted = ConnectionStats::count(&gateway, workspace_id, Kind::Agent);
     session.run(&mut reader).await;
     inbox_task.abort();
     announcements_task.abort();
@@ -1201,7 +1204,10 @@ impl Session {
                 ErrorCode::NotAssigned,
                 "the conversation is not assigned to you",
             ),
-            Code::InvalidArgument => (ErrorCode::InvalidFrame, "you cannot transfer to yourself"),
+            Code::InvalidArgument if status.message().starts_with("to_agent_id") => {
+                (ErrorCode::InvalidFrame, "you cannot transfer to yourself")
+            }
+            Code::InvalidArgument => (ErrorCode::InvalidFrame, status.message()),
             _ => return self.service_error(&status, None),
         };
         self.fail(code, message, None);

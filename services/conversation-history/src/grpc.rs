@@ -378,6 +378,23 @@ impl ConversationHistoryService for HistoryGrpc {
         }))
     }
 
+    async fn count_messages(
+        &self,
+        request: Request<pb::CountMessagesRequest>,
+    ) -> GrpcResult<pb::CountMessagesResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let since = request
+            .since
+            .as_ref()
+            .and_then(|at| {
+                chrono::DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).unwrap_or(0))
+            })
+            .ok_or_else(|| invalid_argument("since", "must be a valid time"))?;
+        let count = self.store.count_messages(workspace_id, since).await?;
+        Ok(Response::new(pb::CountMessagesResponse { count }))
+    }
+
     async fn search_messages(
         &self,
         request: Request<pb::SearchMessagesRequest>,

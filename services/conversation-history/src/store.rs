@@ -658,6 +658,33 @@ impl Store {
             .await?)
     }
 
+    /// Counts a workspace's messages created at or after `since`.
+    pub async fn count_messages(
+        &self,
+        workspace_id: Uuid,
+        since: chrono::DateTime<Utc>,
+    ) -> HistoryResult<u64> {
+        use sea_orm::PaginatorTrait;
+        // Every message bumps its conversation's updated_at, so only conversations updated
+        // since `since` can hold such messages (indexed by workspace, no message scan).
+        let conversations: Vec<Uuid> = conversation::Entity::find()
+            .select_only()
+            .column(conversation::Column::Id)
+            .filter(conversation::Column::WorkspaceId.eq(workspace_id))
+            .filter(conversation::Column::UpdatedAt.gte(since))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        if conversations.is_empty() {
+            return Ok(0);
+        }
+        Ok(message::Entity::find()
+            .filter(message::Column::ConversationId.is_in(conversations))
+            .filter(message::Column::CreatedAt.gte(since))
+            .count(&self.db)
+            .await?)
+    }
+
     /// Returns every participant's read mark of a conversation.
     pub async fn read_marks(
         &self,

@@ -80,6 +80,11 @@ impl Subjects {
         format!("{}.live.conversation.{conversation_id}.typing", self.prefix)
     }
 
+    /// Returns the (not stored) subject where gateways share their connection counts.
+    pub fn gateway_stats(&self) -> String {
+        format!("{}.live.gateways.stats", self.prefix)
+    }
+
     /// Returns the (not stored) subject of read receipts of one conversation.
     pub fn conversation_read(&self, conversation_id: &str) -> String {
         format!("{}.live.conversation.{conversation_id}.read", self.prefix)
