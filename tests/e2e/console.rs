@@ -509,3 +509,96 @@ async fn the_dashboard_counts_connections_per_gateway_and_recent_messages() {
         "{view}"
     );
 }
+
+#[tokio::test]
+async fn admin_rest_refuses_bad_capacities_strategies_and_hours_without_change() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let system = AllInOne::start(data.path(), &[]).await;
+    let base = system.base.clone();
+    let http = reqwest::Client::new();
+    let admin = token(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (status, created) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/v1/admin/agents"),
+        &admin,
+        Some(json!({ "name": "Bea", "email": "bea@acme.example", "password": "bea-password", "max_concurrent": 2 })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let bea = created["agent"]["id"].as_str().expect("id").to_owned();
+    let (status, created) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/v1/admin/departments"),
+        &admin,
+        Some(json!({ "name": "Sales" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let sales = created["department"]["id"].as_str().expect("id").to_owned();
+    let agent_url = format!("{base}/v1/admin/agents/{bea}");
+    let department_url = format!("{base}/v1/admin/departments/{sales}");
+    for (url, body) in [
+        (&agent_url, json!({ "max_concurrent": -1 })),
+        (&agent_url, json!({ "max_concurrent": 0 })),
+        (&agent_url, json!({ "max_concurrent": 101 })),
+        (&agent_url, json!({ "role": "owner" })),
+        (
+            &agent_url,
+            json!({ "department_ids": [uuid::Uuid::now_v7().to_string()] }),
+        ),
+        (&agent_url, json!({ "unknown": true })),
+        (&department_url, json!({ "strategy": "random" })),
+        (&department_url, json!({ "sticky_window_secs": -5 })),
+        (
+            &department_url,
+            json!({ "business_hours": { "time_zone": "Asia/Shanghai", "intervals": [{ "weekday": 9, "open": "09:00", "close": "18:00" }] } }),
+        ),
+        (
+            &department_url,
+            json!({ "business_hours": { "time_zone": "Nowhere/City", "intervals": [] } }),
+        ),
+    ] {
+        let (status, body_back) = call(
+            &http,
+            reqwest::Method::PATCH,
+            url.clone(),
+            &admin,
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} → {body_back}");
+    }
+    let (status, agents) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{base}/v1/admin/agents"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let bea_now = agents["agents"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .find(|agent| agent["id"] == bea.as_str())
+        .expect("listed")
+        .clone();
+    assert_eq!(bea_now["max_concurrent"], 2, "nothing changed");
+    assert_eq!(bea_now["role"], "agent");
+    assert_eq!(bea_now["department_ids"], json!([]));
+    let (_, departments) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{base}/v1/admin/departments"),
+        &admin,
+        None,
+    )
+    .await;
+    let department = &departments["departments"][0];
+    assert_eq!(department["strategy"], "least_loaded");
+    assert_eq!(department["sticky_window_secs"], 0);
+    assert!(department["business_hours"].is_null());
+}
