@@ -43,6 +43,9 @@ pub(crate) struct Settings {
     pub(crate) session_ttl_secs: u64,
     /// How long an agent with no socket left keeps its status and conversations.
     pub(crate) presence_grace_secs: u64,
+    /// OTLP/gRPC endpoint traces are exported to (e.g. `http://otel-collector:4317`); none when
+    /// unset.
+    pub(crate) otlp_endpoint: Option<String>,
     /// Close assigned conversations quiet for this long (0 = never).
     pub(crate) auto_close_secs: u64,
     /// Apply migrations when a service starts (turn off when a deploy job runs `migrate`).
@@ -81,6 +84,7 @@ impl Default for Settings {
             max_text_bytes: 8 * 1024,
             session_ttl_secs: 12 * 3600,
             presence_grace_secs: 30,
+            otlp_endpoint: None,
             auto_close_secs: 30 * 60,
             migrate_on_start: true,
             ws_max_frame_bytes: 64 * 1024,

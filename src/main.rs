@@ -19,7 +19,19 @@ async fn main() -> ExitCode {
             return ExitCode::from(64); // EX_USAGE, before anything binds
         }
     };
-    let telemetry = switchboard_platform::telemetry::init("switchboard", settings.log_json());
+    let service_name = match command {
+        cli::Command::AllInOne => "switchboard",
+        cli::Command::Gateway => "switchboard-gateway",
+        cli::Command::Routing => "switchboard-routing",
+        cli::Command::History => "switchboard-history",
+        cli::Command::Agents => "switchboard-agents",
+        cli::Command::Migrate => "switchboard-migrate",
+    };
+    let telemetry = switchboard_platform::telemetry::init(
+        service_name,
+        settings.log_json(),
+        settings.otlp_endpoint.as_deref(),
+    );
     switchboard_platform::metrics::install();
     let result = commands::run(command, settings, switchboard_platform::shutdown::signal()).await;
     if let Err(error) = &result {

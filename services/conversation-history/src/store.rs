@@ -529,50 +529,36 @@ impl Store {
         if seq > conversation.last_seq {
             return Err(HistoryError::SeqBeyondLast);
         }
-        let txn = self.db.begin().await?;
-        let key = (
+        // One statement, no read first: concurrent marks (and SQLite's single writer) need
+        // no transaction upgrade, and the higher mark wins.
+        let moved = read_mark::Entity::insert(read_mark::ActiveModel {
+            conversation_id: Set(conversation_id),
+            reader_kind: Set(reader_kind.as_str().to_owned()),
+            reader_id: Set(reader_id.to_owned()),
+            last_read_seq: Set(seq),
+            updated_at: Set(Utc::now()),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                read_mark::Column::ConversationId,
+                read_mark::Column::ReaderKind,
+                read_mark::Column::ReaderId,
+            ])
+            .update_columns([read_mark::Column::LastReadSeq, read_mark::Column::UpdatedAt])
+            .action_and_where(read_mark::Column::LastReadSeq.lt(seq))
+            .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await?;
+        let mark = read_mark::Entity::find_by_id((
             conversation_id,
             reader_kind.as_str().to_owned(),
             reader_id.to_owned(),
-        );
-        let current = read_mark::Entity::find_by_id(key.clone()).one(&txn).await?;
-        let (mark, advanced) = match current {
-            Some(mark) if mark.last_read_seq >= seq => (mark, false),
-            _ => {
-                let mark = read_mark::ActiveModel {
-                    conversation_id: Set(conversation_id),
-                    reader_kind: Set(key.1.clone()),
-                    reader_id: Set(key.2.clone()),
-                    last_read_seq: Set(seq),
-                    updated_at: Set(Utc::now()),
-                };
-                read_mark::Entity::insert(mark)
-                    .on_conflict(
-                        OnConflict::columns([
-                            read_mark::Column::ConversationId,
-                            read_mark::Column::ReaderKind,
-                            read_mark::Column::ReaderId,
-                        ])
-                        .update_columns([
-                            read_mark::Column::LastReadSeq,
-                            read_mark::Column::UpdatedAt,
-                        ])
-                        // Concurrent marks: the higher one wins.
-                        .action_and_where(read_mark::Column::LastReadSeq.lt(seq))
-                        .to_owned(),
-                    )
-                    .exec_without_returning(&txn)
-                    .await?;
-                let stored = read_mark::Entity::find_by_id(key)
-                    .one(&txn)
-                    .await?
-                    .ok_or(HistoryError::ConversationNotFound)?;
-                let advanced = stored.last_read_seq == seq;
-                (stored, advanced)
-            }
-        };
-        txn.commit().await?;
-        Ok((mark, advanced))
+        ))
+        .one(&self.db)
+        .await?
+        .ok_or(HistoryError::ConversationNotFound)?;
+        Ok((mark, moved > 0))
     }
 
     /// Finds up to `limit` messages of a workspace whose text contains every word of `query`,

@@ -33,14 +33,17 @@ pub fn nats_url() -> String {
 
 /// Routes logs to the test output when `TEST_LOG` is set.
 pub fn init_logs() {
-    if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
-            ))
-            .with_test_writer()
-            .try_init();
-    }
+    spans();
+}
+
+/// Every span finished in this test process (all tests share it; tell them apart by trace id).
+/// Installs the capturing subscriber on first use; logs too when `TEST_LOG` is set.
+pub fn spans() -> opentelemetry_sdk::trace::InMemorySpanExporter {
+    static CAPTURE: std::sync::OnceLock<opentelemetry_sdk::trace::InMemorySpanExporter> =
+        std::sync::OnceLock::new();
+    CAPTURE
+        .get_or_init(|| crate::telemetry::init_capture(std::env::var_os("TEST_LOG").is_some()))
+        .clone()
 }
 
 /// A fresh, empty PostgreSQL database for one test.

@@ -144,3 +144,45 @@ async fn refused_claims_have_stable_errors_and_change_nothing() {
     assert_eq!(queue.len(), 1);
     assert_eq!(queue[0].conversation_id, in_department);
 }
+
+/// One trace follows a claim from routing into agent-management and conversation-history
+/// (gRPC carries the W3C trace context); spans are captured in memory.
+#[tokio::test]
+async fn one_trace_covers_a_claim_across_routing_agents_and_history() {
+    let spans = switchboard_platform::testing::spans();
+    let system = spawn(Backend::Embedded).await;
+    let (workspace_id, agents) = away_agents(&system, &[3]).await;
+    let id = system.open(&workspace_id, None, None).await;
+    system.wait_queued(&workspace_id, &id).await;
+    claim(&system, 0, &workspace_id, &id, &agents[0])
+        .await
+        .expect("claim");
+    let named = |name: &str| {
+        spans
+            .get_finished_spans()
+            .expect("spans")
+            .into_iter()
+            .filter(|span| span.name == name)
+            .collect::<Vec<_>>()
+    };
+    wait_until(
+        Duration::from_secs(20),
+        "the claim's spans to finish",
+        || async { !named("switchboard.routing.v1.RoutingService/ClaimConversation").is_empty() },
+    )
+    .await;
+    let claim_trace = named("switchboard.routing.v1.RoutingService/ClaimConversation")[0]
+        .span_context
+        .trace_id();
+    for downstream in [
+        "switchboard.agent.v1.AgentManagementService/GetAgent",
+        "switchboard.history.v1.ConversationHistoryService/AssignConversation",
+    ] {
+        assert!(
+            named(downstream)
+                .iter()
+                .any(|span| span.span_context.trace_id() == claim_trace),
+            "{downstream} is not in the claim's trace"
+        );
+    }
+}
