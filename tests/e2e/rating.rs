@@ -102,7 +102,7 @@ async fn a_visitor_rates_a_conversation_once_when_the_agent_asks() {
             break frame;
         }
     };
-    assert!(closed.get("rating_requested").is_none());
+    assert_eq!(closed["rating_requested"], false);
     other
         .send(json!({ "type": "rate", "conversation_id": other_id, "score": 4 }))
         .await;

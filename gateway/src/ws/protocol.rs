@@ -322,7 +322,6 @@ pub enum ServerFrame {
         status: &'static str,
         agent: Option<AgentRef>,
         /// Closed with a request to rate it (`rate`).
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
         rating_requested: bool,
     },
     /// Someone (on another socket) has read a followed conversation up to `seq`; sent live and,
