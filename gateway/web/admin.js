@@ -137,7 +137,10 @@ const ui = {
     queueLength: $('card-queue-length'),
     longestWait: $('card-longest-wait'),
     openConversations: $('card-open-conversations'),
+    messages: $('card-messages'),
   },
+  metricMessages: $('metric-messages'),
+  gatewayList: $('gateway-list'),
   metricAgentsOnline: $('metric-agents-online'),
   metricAgentsTotal: $('metric-agents-total'),
   metricQueueLength: $('metric-queue-length'),
@@ -497,6 +500,8 @@ function renderOverview() {
     ui.metricAgentsTotal.textContent = '';
     ui.metricQueueHint.textContent = '';
     ui.metricAssigned.textContent = '';
+    ui.metricMessages.textContent = '—';
+    ui.gatewayList.replaceChildren();
     return;
   }
   const online = toNumber(overview.agents_online);
@@ -514,6 +519,39 @@ function renderOverview() {
   setMetric(ui.cards.longestWait, ui.metricLongestWait, formatDuration(wait * 1000), wait >= 180 ? 'danger' : wait >= 60 ? 'warn' : 'neutral');
   setMetric(ui.cards.openConversations, ui.metricOpenConversations, String(open), 'neutral');
   ui.metricAssigned.textContent = t('admin.metric.assigned', { count: assigned });
+  setMetric(ui.cards.messages, ui.metricMessages, String(toNumber(overview.messages_last_minute)), 'neutral');
+  renderGateways(Array.isArray(overview.gateways) ? overview.gateways : []);
+}
+
+const countText = (key, count) => (count === 1 ? t(`${key}One`) : t(key, { count }));
+
+/** One line per gateway process: its connected visitors and agents (of this workspace). */
+function renderGateways(gateways) {
+  const items = gateways
+    .filter((gateway) => gateway && gateway.id)
+    .sort((a, b) => String(a.id).localeCompare(String(b.id)))
+    .map((gateway) => {
+      const li = el('li', { class: 'gateway', 'data-testid': 'gateway', 'data-gateway-id': String(gateway.id) });
+      const name = el('span', { class: 'gateway-id' });
+      name.textContent = String(gateway.id);
+      const visitors = el('span', { class: 'gateway-count', 'data-testid': 'gateway-visitors', 'data-count': String(toNumber(gateway.visitors)) });
+      visitors.textContent = countText('admin.gateways.visitors', toNumber(gateway.visitors));
+      const agents = el('span', { class: 'gateway-count', 'data-testid': 'gateway-agents', 'data-count': String(toNumber(gateway.agents)) });
+      agents.textContent = countText('admin.gateways.agents', toNumber(gateway.agents));
+      // Text separators, so that the line also reads (and copies) as words.
+      li.append(name, ' ', visitors, ' · ', agents);
+      return li;
+    });
+  if (!items.length) {
+    const li = el('li', { class: 'gateway gateway-empty' });
+    li.textContent = t('admin.gateways.none');
+    items.push(li);
+  }
+  // Same lines as before: leave the DOM alone (a screen reader user may be reading it).
+  const signature = items.map((item) => item.textContent).join('\n');
+  if (ui.gatewayList.dataset.signature === signature) return;
+  ui.gatewayList.dataset.signature = signature;
+  ui.gatewayList.replaceChildren(...items);
 }
 
 // Rows are kept per agent id and updated in place, so a poll never makes the table flicker.

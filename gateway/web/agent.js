@@ -140,6 +140,10 @@ function conversationFor(id) {
       notes: [], // sorted by created_at
       noteIds: new Set(),
       tags: [],
+      offline: false,
+      contactEmail: '',
+      readSent: 0, // highest seq this console marked read
+      visitorRead: 0, // highest seq the visitor has read
       item: null,
     };
     store.conversations.set(id, conversation);
@@ -155,6 +159,9 @@ function applyView(view) {
   conversation.department = view.department ?? null;
   // Full objects (welcome, assigned) leave `tags` out when there are none.
   conversation.tags = Array.isArray(view.tags) ? view.tags.map(String) : [];
+  // Left while nobody could answer: the visitor may have gone, so the email matters.
+  conversation.offline = view.offline === true;
+  conversation.contactEmail = typeof view.contact_email === 'string' ? view.contact_email : '';
   if (!conversation.lastActivity) conversation.lastActivity = Date.now();
   return conversation;
 }
@@ -207,6 +214,14 @@ const ui = {
   threadAvatar: $('thread-avatar'),
   threadTitle: $('thread-title'),
   threadStatus: $('thread-status'),
+  threadOffline: $('thread-offline'),
+  threadContact: $('thread-contact'),
+  threadContactEmail: $('thread-contact-email'),
+  closeConfirm: $('close-confirm'),
+  closeRate: $('close-rate'),
+  closePlain: $('close-plain'),
+  closeCancel: $('close-cancel'),
+  announcements: $('announcements'),
   threadMessages: $('thread-messages'),
   closeConversation: $('close-conversation'),
   typing: $('typing'),
@@ -334,6 +349,9 @@ function resetConsole() {
   store.directory = { agents: [], departments: [], state: 'idle' };
   store.noteInFlight = null;
   renderedTags = '';
+  ui.announcements.replaceChildren();
+  announcementIds.clear();
+  hideCloseConfirm(false);
   hiddenAttention = 0;
   updateTitle();
 }
@@ -619,6 +637,10 @@ function handleFrame(frame) {
       return onStatus(frame);
     case 'note':
       return onNote(frame);
+    case 'read':
+      return onRead(frame);
+    case 'announcement':
+      return onAnnouncement(frame);
     case 'error':
       return onError(frame);
     case 'pong':
@@ -751,6 +773,7 @@ function onMessage(frame) {
     if (open) {
       conversation.readSeq = frame.seq;
       markRead(conversation);
+      scheduleReadMark();
       if (document.hidden && !conversation.replaying) {
         hiddenAttention += 1;
         notify();
@@ -776,6 +799,7 @@ function onAck(frame) {
   message.state = 'sent';
   renderMessage(message);
   insertMessage(conversation, message);
+  if (conversation.visitorRead) updateSeen(conversation);
 }
 
 function onConversation(frame) {
@@ -801,7 +825,90 @@ function onResumed(frame) {
   }
   conversation.replaying = false;
   resendPending(conversation);
-  if (conversation.id === store.openId) renderThread();
+  if (conversation.id === store.openId) {
+    renderThread();
+    scheduleReadMark();
+  }
+}
+
+// Read marks: the open conversation, while the page is visible and its replay is done.
+let readMarkTimer = null;
+function scheduleReadMark() {
+  if (readMarkTimer) return;
+  readMarkTimer = setTimeout(() => {
+    readMarkTimer = null;
+    const conversation = store.conversations.get(store.openId);
+    if (!conversation || conversation.replaying || document.hidden || ui.app.hidden || !socketReady()) return;
+    if (conversation.lastSeq <= conversation.readSent) return;
+    if (send({ type: 'read', conversation_id: conversation.id, seq: conversation.lastSeq })) conversation.readSent = conversation.lastSeq;
+  }, 250);
+}
+
+function onRead(frame) {
+  const conversation = store.conversations.get(frame.conversation_id);
+  if (!conversation || typeof frame.seq !== 'number') return;
+  const reader = frame.reader || {};
+  if (reader.kind === 'agent' && reader.id === store.agent?.id) {
+    // Our own mark, replayed after a resume.
+    conversation.readSent = Math.max(conversation.readSent, frame.seq);
+    return;
+  }
+  if (reader.kind !== 'visitor' || frame.seq <= conversation.visitorRead) return;
+  conversation.visitorRead = frame.seq;
+  updateSeen(conversation);
+}
+
+/** "Seen" under the agents' last message the visitor has read. */
+function updateSeen(conversation) {
+  let last = null;
+  for (const message of conversation.messages) {
+    if (message.sender.kind === 'agent' && message.seq != null && message.seq <= conversation.visitorRead) last = message;
+  }
+  for (const message of conversation.messages) {
+    const seen = message === last;
+    if (Boolean(message.seen) !== seen) {
+      message.seen = seen;
+      renderMessage(message);
+    }
+  }
+}
+
+const MAX_ANNOUNCEMENTS = 5;
+const announcementIds = new Set();
+
+/** Shows an announcement at the top until dismissed (live only; nothing is replayed). */
+function onAnnouncement(frame) {
+  const id = String(frame.id || '');
+  if (!id || announcementIds.has(id)) return;
+  announcementIds.add(id);
+  const item = el('div', { class: 'announcement', 'data-testid': 'announcement', 'data-announcement-id': id, role: 'note' });
+  const body = el('div', { class: 'announcement-body' });
+  const from = el('span', { class: 'announcement-from', 'data-testid': 'announcement-from' });
+  const author = frame.author?.name || '';
+  const createdAt = frame.created_at ? new Date(frame.created_at) : new Date();
+  const paintFrom = () => {
+    from.textContent = `${t('announce.from', { name: author })} · ${formatTime(createdAt)}`;
+    dismiss.setAttribute('aria-label', t('announce.dismiss'));
+    dismiss.title = t('announce.dismiss');
+  };
+  const text = el('span', { 'data-testid': 'announcement-text' });
+  text.textContent = String(frame.text ?? ''); // user text: textContent only
+  body.append(from, text);
+  const dismiss = el('button', { type: 'button', class: 'toast-close', 'data-testid': 'announcement-dismiss' });
+  dismiss.textContent = '×';
+  dismiss.addEventListener('click', () => {
+    const nextButton = (item.nextElementSibling || item.previousElementSibling)?.querySelector('button');
+    item.remove();
+    // Keep the keyboard user in the announcements, or give the focus back to the reply box.
+    if (nextButton) nextButton.focus();
+    else if (!ui.thread.hidden && !ui.replyInput.disabled) ui.replyInput.focus();
+  });
+  item.paint = paintFrom;
+  paintFrom();
+  item.append(body, dismiss);
+  ui.announcements.prepend(item);
+  while (ui.announcements.children.length > MAX_ANNOUNCEMENTS) ui.announcements.lastElementChild.remove();
+  notify();
 }
 
 function onTyping(frame) {
@@ -905,6 +1012,7 @@ function updateTitle() {
 }
 
 document.addEventListener('visibilitychange', () => {
+  if (!document.hidden) scheduleReadMark();
   if (!document.hidden && hiddenAttention) {
     hiddenAttention = 0;
     updateTitle();
@@ -1164,18 +1272,21 @@ function buildConversationItem(conversation) {
   const bottom = el('span', { class: 'item-bottom' });
   const preview = el('span', { class: 'item-preview' });
   const pill = el('span', { class: 'pill pill-small' });
+  const offline = el('span', { class: 'pill pill-small pill-offline', 'data-testid': 'conversation-offline' });
   const unread = el('span', { class: 'unread', 'data-testid': 'unread' });
-  bottom.append(preview, pill, unread);
+  bottom.append(preview, offline, pill, unread);
   body.append(top, bottom);
   button.append(avatar, body);
   button.addEventListener('click', () => openConversation(conversation.id, { focus: true }));
   li.appendChild(button);
-  conversation.item = { li, button, avatar, title, time, preview, pill, unread };
+  conversation.item = { li, button, avatar, title, time, preview, pill, offline, unread };
 }
 
 function renderConversationItem(conversation) {
   if (!conversation.item) buildConversationItem(conversation);
-  const { button, avatar, title, time, preview, pill, unread } = conversation.item;
+  const { button, avatar, title, time, preview, pill, offline, unread } = conversation.item;
+  offline.textContent = t('offline.listBadge');
+  offline.hidden = !conversation.offline;
   const name = conversationTitle(conversation);
   title.textContent = name;
   avatar.textContent = initials(shortId(conversation.visitorId || conversation.id).slice(0, 2));
@@ -1275,8 +1386,11 @@ function renderMessage(message) {
     parts.time.dateTime = message.createdAt.toISOString();
     parts.time.title = formatDateTime(message.createdAt);
   }
-  parts.delivery.hidden = !message.own;
-  parts.stateLabel.textContent = message.own ? t(`message.${message.state}`) : '';
+  const seen = message.seen === true;
+  parts.delivery.hidden = !message.own && !seen;
+  parts.stateLabel.textContent = seen ? t('message.seen') : message.own ? t(`message.${message.state}`) : '';
+  parts.stateLabel.dataset.seen = seen ? 'true' : 'false';
+  node.dataset.seen = seen ? 'true' : 'false';
   parts.retry.textContent = t('message.retry');
   parts.retry.hidden = message.state !== 'failed';
 }
@@ -1338,7 +1452,9 @@ function openConversation(id, { focus }) {
   store.openId = id;
   conversation.readSeq = Math.max(conversation.readSeq ?? 0, conversation.lastSeq);
   markRead(conversation);
+  scheduleReadMark();
   if (changed) {
+    hideCloseConfirm(false);
     ui.threadMessages.replaceChildren(...timeline(conversation));
     ui.replyInput.value = conversation.draft || '';
     autosize();
@@ -1371,6 +1487,12 @@ function renderThread() {
   const status = statusOf(conversation);
   ui.threadStatus.dataset.status = status;
   ui.threadStatus.textContent = t(`conv.${status}`);
+  ui.threadOffline.hidden = !conversation.offline;
+  ui.threadContact.hidden = !conversation.contactEmail;
+  ui.threadContactEmail.textContent = conversation.contactEmail;
+  if (conversation.contactEmail) ui.threadContactEmail.href = `mailto:${encodeURIComponent(conversation.contactEmail).replace(/%40/g, '@')}`;
+  else ui.threadContactEmail.removeAttribute('href');
+  if (!isWritable(conversation)) hideCloseConfirm(false);
   renderTyping();
   renderComposerState();
   renderTags(conversation);
@@ -1530,12 +1652,32 @@ function resetTyping() {
   typingConversation = null;
 }
 
-function closeOpenConversation() {
+/** Close asks first: with a rating request for the visitor, or without. */
+function showCloseConfirm() {
   const conversation = store.conversations.get(store.openId);
+  if (!conversation || !isWritable(conversation)) return;
+  ui.closeConfirm.hidden = false;
+  ui.closeConversation.setAttribute('aria-expanded', 'true');
+  ui.closeRate.focus();
+}
+
+function hideCloseConfirm(focusButton) {
+  if (ui.closeConfirm.hidden) return;
+  ui.closeConfirm.hidden = true;
+  ui.closeConversation.setAttribute('aria-expanded', 'false');
+  if (focusButton && !ui.closeConversation.disabled) ui.closeConversation.focus();
+}
+
+function closeOpenConversation(requestRating) {
+  const conversation = store.conversations.get(store.openId);
+  hideCloseConfirm(false);
   if (!conversation || !isWritable(conversation)) return;
   resetTyping();
   // The server confirms with a `conversation` frame (status closed), which updates the view.
-  if (!send({ type: 'close', conversation_id: conversation.id })) showToast(t('error.unavailable'));
+  const frame = { type: 'close', conversation_id: conversation.id };
+  if (requestRating) frame.request_rating = true;
+  if (!send(frame)) showToast(t('error.unavailable'));
+  ui.replyInput.focus();
 }
 
 function autosize() {
@@ -2459,7 +2601,18 @@ function forgetConversation(conversation) {
 
 ui.logout.addEventListener('click', logout);
 ui.threadBack.addEventListener('click', () => ui.workspace.classList.remove('show-thread'));
-ui.closeConversation.addEventListener('click', closeOpenConversation);
+ui.closeConversation.addEventListener('click', () => (ui.closeConfirm.hidden ? showCloseConfirm() : hideCloseConfirm(true)));
+ui.closeConversation.setAttribute('aria-controls', 'close-confirm');
+ui.closeConversation.setAttribute('aria-expanded', 'false');
+ui.closeRate.addEventListener('click', () => closeOpenConversation(true));
+ui.closePlain.addEventListener('click', () => closeOpenConversation(false));
+ui.closeCancel.addEventListener('click', () => hideCloseConfirm(true));
+ui.closeConfirm.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') {
+    event.preventDefault();
+    hideCloseConfirm(true);
+  }
+});
 ui.replyForm.addEventListener('submit', (event) => {
   event.preventDefault();
   submitComposer();
@@ -2541,6 +2694,7 @@ onLanguageChange(() => {
     for (const message of conversation.messages) renderMessage(message);
     for (const note of conversation.notes) renderNote(note);
   }
+  for (const item of ui.announcements.children) item.paint?.();
   renderConversationList();
   renderThread();
   updateTitle();

@@ -3,7 +3,9 @@
  *
  * Embed on any site with:
  *   <script src="https://HOST/widget.js" data-site-key="KEY" async></script>
- * Optional: data-color="#0b7285" (accent colour), data-lang="en|zh-CN" (initial language).
+ * Optional: data-color="#0b7285" (accent colour), data-lang="en|zh-CN" (initial language),
+ * data-department="<uuid>" (route new conversations to that department; its business hours decide
+ * whether the widget offers live chat or a message form with an email address).
  *
  * One classic script, no dependencies: everything lives in an open Shadow DOM so the host
  * page's CSS cannot break the widget and the widget's CSS cannot leak into the page. Visitor
@@ -12,6 +14,9 @@
  * Protocol v1 (docs/protocol.md): welcome → resume → live frames; messages are deduplicated
  * by (conversation_id, seq) and shown in seq order; our own messages are matched by
  * client_msg_id and re-sent with the same id after a reconnect, so a retry never duplicates.
+ * Messages not yet acknowledged are also kept in localStorage and re-sent (same id) after a
+ * reload. Read marks go out while the panel is open and the page visible; the agent's mark
+ * shows as "Seen" under the visitor's last message it covers.
  */
 (function () {
   'use strict';
@@ -24,6 +29,7 @@
     document.querySelector('script[data-site-key]');
   if (!script) return;
   var SITE_KEY = script.getAttribute('data-site-key') || '';
+  var DEPARTMENT = script.getAttribute('data-department') || '';
   var ORIGIN;
   try {
     ORIGIN = new URL(script.getAttribute('src') || '', window.location.href).origin;
@@ -44,10 +50,15 @@
   // send is ever dropped: frames wait in a small outbox instead.
   var SEND_RATE_PER_SEC = 15;
   var SEND_BURST = 30;
-  var REFUSED_RETRY_MS = { too_many_connections: 30000, invalid_site_key: 60000 };
+  var REFUSED_RETRY_MS = { too_many_connections: 30000, invalid_site_key: 60000, invalid_department: 60000 };
+  var READ_DELAY_MS = 250; // batch read marks of a burst of messages into one frame
 
   var TOKEN_KEY = 'switchboard.visitor_token.' + SITE_KEY;
   var LANG_KEY = 'switchboard.widget.lang';
+  // Typed but not acknowledged messages, so a reload re-sends them (same client_msg_id).
+  var OUTBOX_KEY = 'switchboard.outbox.' + SITE_KEY;
+  // { conversationId, email } of the message left while nobody could answer.
+  var OFFLINE_KEY = 'switchboard.offline.' + SITE_KEY;
 
   // ---------------------------------------------------------------------------------------
   // Catalogue
@@ -103,6 +114,34 @@
       'error.internal': 'Something went wrong on our side. Please try again.',
       'error.generic': 'Something went wrong. Please try again.',
       'error.messageFailed': 'Your message couldn’t be sent. Press Retry to try again.',
+      'status.outside_hours': 'We’re outside our opening hours right now.',
+      'status.nobody_online': 'Nobody is available to chat right now.',
+      'offline.title': 'Leave us a message',
+      'offline.body': 'We’ll reply by email as soon as we can.',
+      'offline.message': 'Your message',
+      'offline.email': 'Your email',
+      'offline.submit': 'Send message',
+      'offline.sending': 'Sending…',
+      'offline.emptyMessage': 'Please write your message.',
+      'offline.invalidEmail': 'Please enter a valid email address, like name@example.com.',
+      'offline.sent': 'Thanks! We’ll reply to you at {email}.',
+      'offline.sentNoEmail': 'Thanks! We’ll reply to you by email.',
+      'rating.title': 'How was your chat?',
+      'rating.score': '{n} of 5',
+      'rating.low': 'Poor',
+      'rating.high': 'Great',
+      'rating.comment': 'Anything you’d like to add? (optional)',
+      'rating.submit': 'Send rating',
+      'rating.sending': 'Sending…',
+      'rating.pick': 'Please choose a rating from 1 to 5.',
+      'rating.thanks': 'Thank you for your feedback!',
+      'rating.already_rated': 'You have already rated this conversation. Thank you!',
+      'rating.rating_not_requested': 'This conversation can no longer be rated.',
+      'rating.message_too_long': 'Your comment is too long. Please shorten it.',
+      'rating.failed': 'Your rating couldn’t be sent. Please try again.',
+      'state.seen': 'Seen',
+      'error.invalid_department': 'Chat is not available on this page right now.',
+      'error.invalid_email': 'Please enter a valid email address.',
       poweredBy: 'Powered by Switchboard',
     },
     'zh-CN': {
@@ -154,6 +193,34 @@
       'error.internal': '系统出现问题，请重试。',
       'error.generic': '出现问题，请重试。',
       'error.messageFailed': '消息未能发送，请点击“重试”。',
+      'status.outside_hours': '现在不在我们的服务时间内。',
+      'status.nobody_online': '目前没有客服在线。',
+      'offline.title': '给我们留言',
+      'offline.body': '我们会尽快通过邮件回复您。',
+      'offline.message': '留言内容',
+      'offline.email': '您的邮箱',
+      'offline.submit': '提交留言',
+      'offline.sending': '正在提交…',
+      'offline.emptyMessage': '请填写留言内容。',
+      'offline.invalidEmail': '请输入有效的邮箱地址，例如 name@example.com。',
+      'offline.sent': '谢谢！我们会回复到 {email}。',
+      'offline.sentNoEmail': '谢谢！我们会通过邮件回复您。',
+      'rating.title': '您对本次服务满意吗？',
+      'rating.score': '{n} 分（满分 5 分）',
+      'rating.low': '不满意',
+      'rating.high': '非常满意',
+      'rating.comment': '还有什么想告诉我们的吗？（可选）',
+      'rating.submit': '提交评价',
+      'rating.sending': '正在提交…',
+      'rating.pick': '请选择 1 到 5 分。',
+      'rating.thanks': '感谢您的评价！',
+      'rating.already_rated': '您已经评价过本次对话，谢谢！',
+      'rating.rating_not_requested': '本次对话已无法评价。',
+      'rating.message_too_long': '补充说明过长，请删减。',
+      'rating.failed': '评价未能提交，请重试。',
+      'state.seen': '已读',
+      'error.invalid_department': '本页面暂未开通在线客服。',
+      'error.invalid_email': '请输入有效的邮箱地址。',
       poweredBy: '由 Switchboard 提供支持',
     },
   };
@@ -177,6 +244,31 @@
     } catch (error) {
       /* not persisted */
     }
+  }
+
+  function storageRemove(key) {
+    try {
+      window.localStorage.removeItem(key);
+    } catch (error) {
+      /* nothing stored */
+    }
+  }
+
+  function readJson(key) {
+    try {
+      return JSON.parse(storageGet(key) || 'null');
+    } catch (error) {
+      return null;
+    }
+  }
+
+  /** Same rule as the server's: one '@', a dotted domain, no spaces, at most 254 bytes. */
+  function isEmail(value) {
+    if (utf8Length(value) > 254 || /[\s\u0000-\u001f\u007f]/.test(value)) return false;
+    var at = value.indexOf('@');
+    if (at < 1) return false;
+    var domain = value.slice(at + 1);
+    return domain.indexOf('@') === -1 && domain.indexOf('.') !== -1 && domain[0] !== '.' && domain[domain.length - 1] !== '.';
   }
 
   function normalizeLanguage(tag) {
@@ -345,6 +437,33 @@
     '.send{flex:none;width:42px;height:42px;border:0;border-radius:12px;background:var(--accent);color:var(--accent-ink);display:grid;place-items:center;transition:filter .15s}',
     '.send:hover{filter:brightness(1.08)}',
     '.footer{padding:0 12px 10px;text-align:center;font-size:11px;color:#98a1b3;background:var(--bg)}',
+    // Offline message form (replaces the composer while nobody can answer).
+    '.offline{display:flex;flex-direction:column;gap:6px;padding:12px 14px 14px;border-top:1px solid var(--line);background:var(--bg);overflow-y:auto;max-height:62%}',
+    '.offline-title{margin:0;font-size:15px;font-weight:650}',
+    '.offline-body{margin:0 0 4px;color:var(--muted);font-size:13px}',
+    '.field-label{font-size:12.5px;font-weight:600;color:var(--ink)}',
+    '.field{width:100%;border:1px solid var(--line);border-radius:10px;padding:8px 10px;background:#fff;font:inherit;color:inherit;outline:none}',
+    'textarea.field{min-height:72px;resize:vertical}',
+    '.field:focus{border-color:var(--accent);box-shadow:0 0 0 3px rgba(59,91,219,.15)}',
+    '.field[aria-invalid="true"]{border-color:var(--danger)}',
+    '.field-error{margin:0;font-size:12.5px;color:var(--danger)}',
+    '.primary{margin-top:4px;border:0;border-radius:10px;padding:9px 14px;background:var(--accent);color:var(--accent-ink);font-weight:600}',
+    '.primary[aria-disabled="true"]{opacity:.7;cursor:progress}',
+    '.offline-sent{margin:0;padding:8px 18px;font-size:13px;color:#2b6a3a;background:#ebfbee;border-bottom:1px solid #d3f9d8;overflow-wrap:anywhere}',
+    '.offline-sent:empty{padding:0;border:0}',
+    // Rating card after a conversation closed with a rating request.
+    '.rating{align-self:stretch;margin:4px 0;padding:12px 14px;border:1px solid var(--line);border-radius:14px;background:#fff}',
+    '.rating fieldset{border:0;margin:0;padding:0;min-width:0}',
+    '.rating legend{padding:0;margin-bottom:6px;font-weight:650}',
+    '.stars{display:flex;gap:4px}',
+    '.star{position:relative;display:grid;place-items:center;width:36px;height:36px;border-radius:8px;font-size:24px;line-height:1;color:#ced4da;cursor:pointer}',
+    '.star input{position:absolute;inset:0;margin:0;opacity:0;cursor:pointer}',
+    '.star[data-filled="true"]{color:#f59f00}',
+    '.star:has(input:focus-visible){outline:3px solid #91a7ff;outline-offset:1px}',
+    '.scale{display:flex;justify-content:space-between;width:196px;font-size:11.5px;color:var(--muted);margin:2px 0 8px}',
+    '.rating form{display:flex;flex-direction:column;gap:6px}',
+    '.rating-done{margin:0;color:#2b6a3a;font-weight:600}',
+    '.meta .state[data-seen="true"]{color:var(--accent);font-weight:600}',
     '@media (max-width:480px){',
     '.panel{inset:0;right:0;bottom:0;width:100%;height:100%;height:100dvh;min-height:0;border-radius:0}',
     '.root[data-open="true"] .launcher{display:none}',
@@ -368,6 +487,9 @@
     agentId: null,
     unread: 0,
     queue: null, // { conversationId, position, waitSecs } while the open conversation waits
+    availability: null, // { open, reason } from the latest welcome (null before the first one)
+    offline: readJson(OFFLINE_KEY), // { conversationId, email } of a message left while closed
+    offlineSending: null, // our message with an email, until its ack or refusal
   };
 
   var items = []; // messages and dividers, sorted by sortKey
@@ -378,6 +500,10 @@
   var replaying = new Set(); // conversations between `resume` and `resumed`
   var agentNames = new Map(); // agent id → name (from frames and messages)
   var closedDividers = new Set();
+  var readSent = new Map(); // conversation → highest seq we marked read
+  var agentRead = new Map(); // conversation → highest seq an agent has read
+  var ratings = new Map(); // conversation → rating card item
+  var ratingInFlight = null; // the card whose `rate` awaits `rated` or an error
   var localOrder = 0;
 
   // ---------------------------------------------------------------------------------------
@@ -476,14 +602,34 @@
   composer.appendChild(input);
   composer.appendChild(sendButton);
 
+  // Nobody can answer and no conversation is open: a message and an email instead of the chat.
+  var offlineForm = el('form', { class: 'offline', 'data-testid': 'sb-offline', novalidate: '', 'aria-labelledby': 'sb-offline-title' });
+  var offlineTitle = el('p', { class: 'offline-title', id: 'sb-offline-title' });
+  var offlineBody = el('p', { class: 'offline-body' });
+  var offlineTextLabel = el('label', { class: 'field-label', for: 'sb-offline-text' });
+  var offlineText = el('textarea', { class: 'field', id: 'sb-offline-text', 'data-testid': 'sb-offline-text', rows: '3' });
+  var offlineEmailLabel = el('label', { class: 'field-label', for: 'sb-offline-email' });
+  var offlineEmail = el('input', { class: 'field', id: 'sb-offline-email', 'data-testid': 'sb-offline-email', type: 'email', autocomplete: 'email', inputmode: 'email', maxlength: '254' });
+  var offlineError = el('p', { class: 'field-error', id: 'sb-offline-error', 'data-testid': 'sb-offline-error', role: 'alert' });
+  offlineError.hidden = true;
+  var offlineSubmit = el('button', { type: 'submit', class: 'primary', 'data-testid': 'sb-offline-submit' });
+  [offlineTitle, offlineBody, offlineTextLabel, offlineText, offlineEmailLabel, offlineEmail, offlineError, offlineSubmit].forEach(function (node) {
+    offlineForm.appendChild(node);
+  });
+  offlineForm.hidden = true;
+  // "We'll reply to you at …": a polite status line while the message left waits.
+  var offlineSent = el('p', { class: 'offline-sent', 'data-testid': 'sb-offline-sent', role: 'status', 'aria-live': 'polite' });
+
   var footer = el('div', { class: 'footer' });
 
   panel.appendChild(header);
   panel.appendChild(queueLine);
+  panel.appendChild(offlineSent);
   panel.appendChild(list);
   panel.appendChild(typing);
   panel.appendChild(notice);
   panel.appendChild(composer);
+  panel.appendChild(offlineForm);
   panel.appendChild(footer);
   root.appendChild(panel);
   root.appendChild(launcher);
@@ -509,13 +655,20 @@
     sendButton.setAttribute('aria-label', t('send'));
     sendButton.setAttribute('title', t('send'));
     footer.textContent = t('poweredBy');
+    offlineTitle.textContent = t('offline.title');
+    offlineBody.textContent = t('offline.body');
+    offlineTextLabel.textContent = t('offline.message');
+    offlineEmailLabel.textContent = t('offline.email');
+    offlineEmail.setAttribute('placeholder', 'name@example.com');
     renderConnection();
     renderStatus();
     renderQueue();
     renderTyping();
     renderNotice();
+    renderOffline();
     items.forEach(function (item) {
       if (item.kind === 'message') renderMessage(item);
+      else if (item.kind === 'rating') renderRating(item);
       else item.el.textContent = t('ended');
     });
   }
@@ -535,12 +688,48 @@
     if (state.status === 'assigned') {
       var name = agentName();
       text = name ? t('status.assigned', { name: name }) : t('status.assignedAnon');
+    } else if (offlineMode()) {
+      text = t('status.' + (state.availability.reason === 'outside_hours' ? 'outside_hours' : 'nobody_online'));
     } else {
       text = t('status.' + state.status);
     }
     statusLine.textContent = text;
     if (state.status !== 'queued') state.queue = null;
     renderQueue();
+    renderOffline();
+  }
+
+  function hasOpenConversation() {
+    return Boolean(state.conversationId) && state.status !== 'closed' && state.status !== 'none';
+  }
+
+  /** Nobody can answer (per the latest welcome) and there is no open conversation to write to. */
+  function offlineMode() {
+    return Boolean(state.availability) && state.availability.open === false && !hasOpenConversation();
+  }
+
+  /** The message left while closed, when it is the conversation still waiting. */
+  function offlineWaiting() {
+    return Boolean(state.offline) && state.offline.conversationId === state.conversationId && state.status === 'queued';
+  }
+
+  var offlineErrorKey = null;
+  function renderOffline() {
+    var form = offlineMode() || Boolean(state.offlineSending);
+    // The chat box goes away under the cursor (welcome said nobody can answer): follow it.
+    var moveFocus = form && offlineForm.hidden && shadow.activeElement === input;
+    offlineForm.hidden = !form;
+    composer.hidden = form;
+    if (moveFocus) offlineText.focus();
+    empty.hidden = form || items.length > 0;
+    var sending = Boolean(state.offlineSending);
+    offlineSubmit.textContent = sending ? t('offline.sending') : t('offline.submit');
+    offlineSubmit.setAttribute('aria-disabled', sending ? 'true' : 'false');
+    offlineError.textContent = offlineErrorKey ? t(offlineErrorKey) : '';
+    offlineError.hidden = !offlineErrorKey;
+    var sent = '';
+    if (offlineWaiting()) sent = state.offline.email ? t('offline.sent', { email: state.offline.email }) : t('offline.sentNoEmail');
+    if (offlineSent.textContent !== sent) offlineSent.textContent = sent;
   }
 
   /** "about 3 min": the server's estimate, rounded up to whole minutes (hours past 90 min). */
@@ -647,16 +836,19 @@
       parts.time.setAttribute('datetime', message.createdAt.toISOString());
     }
     // Delivery state only matters for what this visitor wrote.
-    var showState = kind === 'visitor' && message.own;
-    parts.state.textContent = showState ? t('state.' + message.state) : '';
+    var showState = kind === 'visitor' && (message.own || message.seen);
+    var seen = showState && message.seen === true;
+    parts.state.textContent = showState ? t(seen ? 'state.seen' : 'state.' + message.state) : '';
     parts.state.hidden = !showState;
+    parts.state.setAttribute('data-seen', seen ? 'true' : 'false');
+    node.setAttribute('data-seen', seen ? 'true' : 'false');
     parts.retry.textContent = t('retry');
     parts.retry.hidden = !(showState && message.state === 'failed');
   }
 
   function sortKey(item) {
     var order = item.conversationId != null && conversationOrder.has(item.conversationId) ? conversationOrder.get(item.conversationId) : 1e9;
-    var seq = item.kind === 'divider' ? 1e15 : item.seq == null ? 1e16 : item.seq;
+    var seq = item.kind === 'divider' ? 1e15 : item.kind === 'rating' ? 1e15 + 1 : item.seq == null ? 1e16 : item.seq;
     return [order, seq, item.order];
   }
 
@@ -699,6 +891,204 @@
     var stick = nearBottom();
     place(divider);
     if (stick) scrollToBottom();
+  }
+
+  /** Marks "Seen" under the visitor's last message an agent has read in `conversationId`. */
+  function updateSeen(conversationId) {
+    var mark = agentRead.get(conversationId) || 0;
+    var last = null;
+    items.forEach(function (item) {
+      if (item.kind !== 'message' || item.conversationId !== conversationId || item.sender.kind !== 'visitor') return;
+      if (item.seq != null && item.seq <= mark && (!last || item.seq > last.seq)) last = item;
+    });
+    items.forEach(function (item) {
+      if (item.kind !== 'message' || item.conversationId !== conversationId) return;
+      var seen = item === last;
+      if (Boolean(item.seen) !== seen) {
+        item.seen = seen;
+        renderMessage(item);
+      }
+    });
+  }
+
+  /** Adds the 1–5 rating card after a conversation that was closed with a rating request. */
+  function showRating(conversationId) {
+    if (ratings.has(conversationId)) return;
+    ensureConversation(conversationId);
+    var item = { kind: 'rating', conversationId: conversationId, order: localOrder++, score: 0, phase: 'ask', errorKey: null, doneKey: null };
+    buildRating(item);
+    ratings.set(conversationId, item);
+    var stick = nearBottom();
+    place(item);
+    if (stick) scrollToBottom();
+  }
+
+  function buildRating(item) {
+    var node = el('div', { class: 'rating', 'data-testid': 'sb-rating', 'data-conversation-id': item.conversationId });
+    var form = el('form', { novalidate: '' });
+    var fieldset = el('fieldset');
+    var legend = el('legend');
+    var stars = el('div', { class: 'stars' });
+    var labels = [];
+    var inputs = [];
+    for (var n = 1; n <= 5; n++) {
+      (function (score) {
+        var label = el('label', { class: 'star', 'data-testid': 'sb-rating-star', 'data-score': String(score) });
+        var input = el('input', { type: 'radio', name: 'sb-score-' + item.conversationId, value: String(score) });
+        input.addEventListener('change', function () {
+          if (!input.checked) return;
+          item.score = score;
+          item.errorKey = null;
+          renderRating(item);
+        });
+        label.appendChild(input);
+        label.appendChild(el('span', { 'aria-hidden': 'true' }, '\u2605'));
+        stars.appendChild(label);
+        labels.push(label);
+        inputs.push(input);
+      })(n);
+    }
+    var scale = el('div', { class: 'scale', 'aria-hidden': 'true' });
+    var low = el('span');
+    var high = el('span');
+    scale.appendChild(low);
+    scale.appendChild(high);
+    fieldset.appendChild(legend);
+    fieldset.appendChild(stars);
+    fieldset.appendChild(scale);
+    var commentId = 'sb-rating-comment-' + item.conversationId;
+    var commentLabel = el('label', { class: 'field-label', for: commentId });
+    var comment = el('textarea', { class: 'field', id: commentId, 'data-testid': 'sb-rating-comment', rows: '2' });
+    var error = el('p', { class: 'field-error', 'data-testid': 'sb-rating-error', role: 'alert' });
+    var submitButton = el('button', { type: 'submit', class: 'primary', 'data-testid': 'sb-rating-submit' });
+    form.appendChild(fieldset);
+    form.appendChild(commentLabel);
+    form.appendChild(comment);
+    form.appendChild(error);
+    form.appendChild(submitButton);
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      submitRating(item);
+    });
+    var done = el('p', { class: 'rating-done', 'data-testid': 'sb-rating-done', role: 'status', tabindex: '-1' });
+    node.appendChild(form);
+    node.appendChild(done);
+    item.el = node;
+    item.parts = { form: form, legend: legend, labels: labels, inputs: inputs, low: low, high: high, commentLabel: commentLabel, comment: comment, error: error, submit: submitButton, done: done };
+    renderRating(item);
+  }
+
+  function renderRating(item) {
+    var parts = item.parts;
+    item.el.setAttribute('data-phase', item.phase);
+    parts.legend.textContent = t('rating.title');
+    parts.labels.forEach(function (label, index) {
+      label.setAttribute('data-filled', index < item.score ? 'true' : 'false');
+      parts.inputs[index].setAttribute('aria-label', t('rating.score', { n: index + 1 }));
+    });
+    parts.low.textContent = t('rating.low');
+    parts.high.textContent = t('rating.high');
+    parts.commentLabel.textContent = t('rating.comment');
+    var sending = item.phase === 'sending';
+    parts.submit.textContent = sending ? t('rating.sending') : t('rating.submit');
+    parts.submit.setAttribute('aria-disabled', sending ? 'true' : 'false');
+    parts.error.textContent = item.errorKey ? t(item.errorKey) : '';
+    parts.error.hidden = !item.errorKey;
+    var finished = item.phase === 'done';
+    parts.form.hidden = finished;
+    parts.done.textContent = finished ? t(item.doneKey || 'rating.thanks') : '';
+    parts.done.hidden = !finished;
+  }
+
+  function submitRating(item) {
+    if (item.phase !== 'ask') return;
+    if (!item.score) {
+      item.errorKey = 'rating.pick';
+      renderRating(item);
+      item.parts.inputs[0].focus();
+      return;
+    }
+    var comment = item.parts.comment.value.trim();
+    if (utf8Length(comment) > MAX_TEXT_BYTES) {
+      item.errorKey = 'rating.message_too_long';
+      renderRating(item);
+      item.parts.comment.focus();
+      return;
+    }
+    var frame = { type: 'rate', conversation_id: item.conversationId, score: item.score };
+    if (comment) frame.comment = comment;
+    if (!socketOpen() || ratingInFlight || !send(frame)) {
+      item.errorKey = 'rating.failed';
+      renderRating(item);
+      return;
+    }
+    item.phase = 'sending';
+    item.errorKey = null;
+    ratingInFlight = item;
+    item.timer = setTimeout(function () {
+      settleRating(item, 'rating.failed');
+    }, 10000);
+    renderRating(item);
+  }
+
+  /** Ends the wait for `rated`: `doneKey` finishes the card, `errorKey` lets the visitor retry. */
+  function settleRating(item, errorKey, doneKey) {
+    if (ratingInFlight !== item) return;
+    ratingInFlight = null;
+    clearTimeout(item.timer);
+    var focused = shadow.activeElement && item.el.contains(shadow.activeElement);
+    if (doneKey) {
+      item.phase = 'done';
+      item.doneKey = doneKey;
+    } else {
+      item.phase = 'ask';
+      item.errorKey = errorKey;
+    }
+    renderRating(item);
+    if (doneKey && focused) item.parts.done.focus(); // the form is gone: keep the focus in the card
+  }
+
+  function onRated(frame) {
+    var item = ratings.get(frame.conversation_id);
+    if (!item) return;
+    if (ratingInFlight === item) settleRating(item, null, 'rating.thanks');
+    else {
+      item.phase = 'done';
+      item.doneKey = 'rating.thanks';
+      renderRating(item);
+    }
+  }
+
+  function onRead(frame) {
+    var id = frame.conversation_id;
+    var reader = frame.reader || {};
+    if (!id || typeof frame.seq !== 'number') return;
+    if (reader.kind === 'visitor') {
+      // Our own mark, replayed after a resume: nothing to send again up to there.
+      if (frame.seq > (readSent.get(id) || 0)) readSent.set(id, frame.seq);
+      return;
+    }
+    if (reader.kind !== 'agent' || frame.seq <= (agentRead.get(id) || 0)) return;
+    agentRead.set(id, frame.seq);
+    updateSeen(id);
+  }
+
+  // Read marks: only what the visitor can actually see (panel open, page visible, replay done).
+  var readTimer = null;
+  function scheduleRead() {
+    if (readTimer) return;
+    readTimer = setTimeout(function () {
+      readTimer = null;
+      sendRead();
+    }, READ_DELAY_MS);
+  }
+
+  function sendRead() {
+    var id = state.conversationId;
+    if (!id || !state.open || document.visibilityState !== 'visible' || !socketOpen() || replaying.has(id)) return;
+    var seq = lastSeq.get(id) || 0;
+    if (seq <= (readSent.get(id) || 0)) return;
+    if (send({ type: 'read', conversation_id: id, seq: seq })) readSent.set(id, seq);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -769,6 +1159,7 @@
     var query = new URLSearchParams();
     query.set('site_key', SITE_KEY);
     if (state.visitorToken) query.set('visitor_token', state.visitorToken);
+    if (DEPARTMENT) query.set('department', DEPARTMENT);
     query.set('page_url', String(window.location.href).slice(0, 1000));
     var ws;
     try {
@@ -825,9 +1216,10 @@
     replaying.clear();
     setRemoteTyping(null);
     resetTyping();
+    if (ratingInFlight) settleRating(ratingInFlight, 'rating.failed');
     // 1008 means "refused": retrying at once will not help, so wait much longer.
     var refused = code === 1008 && REFUSED_RETRY_MS[lastErrorCode] ? lastErrorCode : null;
-    if (refused === 'invalid_site_key') showNotice('error.invalid_site_key', null, 'error');
+    if (refused === 'invalid_site_key' || refused === 'invalid_department') showNotice('error.' + refused, null, 'error');
     if (refused === 'too_many_connections') showNotice('error.too_many_connections', null, 'warn');
     setConnection('reconnecting');
     scheduleReconnect(refused ? REFUSED_RETRY_MS[refused] : 0);
@@ -866,6 +1258,9 @@
   window.addEventListener('offline', function () {
     setConnection('offline');
   });
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'visible') scheduleRead();
+  });
   window.addEventListener('online', function () {
     if (!state.started) return;
     if (socket) {
@@ -897,6 +1292,10 @@
         return onTyping(frame);
       case 'queue':
         return onQueue(frame);
+      case 'read':
+        return onRead(frame);
+      case 'rated':
+        return onRated(frame);
       case 'error':
         return onError(frame);
       default:
@@ -912,7 +1311,11 @@
       state.visitorToken = frame.visitor_token;
       storageSet(TOKEN_KEY, frame.visitor_token);
     }
-    if (currentNotice && /^error\.(unavailable|too_many_connections|invalid_site_key)$/.test(currentNotice.key)) clearNotice();
+    if (currentNotice && /^error\.(unavailable|too_many_connections|invalid_site_key|invalid_department)$/.test(currentNotice.key)) clearNotice();
+    var availability = frame.availability;
+    state.availability = availability && typeof availability === 'object'
+      ? { open: availability.open !== false, reason: availability.reason || null }
+      : null;
     setConnection('connected');
 
     var conversation = frame.conversation;
@@ -921,6 +1324,10 @@
       state.conversationId = conversation.id;
       state.status = conversation.status || 'queued';
       state.agentId = conversation.agent_id || null;
+      if (conversation.offline === true && !(state.offline && state.offline.conversationId === conversation.id)) {
+        // A message left while closed, from before this page kept its email: no address to show.
+        state.offline = { conversationId: conversation.id, email: null };
+      }
       renderStatus();
       replaying.add(conversation.id);
       send({ type: 'resume', conversation_id: conversation.id, after_seq: lastSeq.get(conversation.id) || 0 });
@@ -928,6 +1335,7 @@
       // We showed an open conversation, but the server has none open: it ended meanwhile.
       markClosed(state.conversationId);
     }
+    renderStatus(); // availability may have changed: chat or the message form
     // Messages of the resumed conversation wait for `resumed` (the replay may show they
     // arrived already); everything else still unacknowledged goes out now.
     resendPending(function (message) {
@@ -965,6 +1373,7 @@
       bySeqKey.set(key, own);
       renderMessage(own);
       place(own);
+      stored(own);
     } else {
       var message = {
         kind: 'message',
@@ -987,6 +1396,21 @@
       }
     }
     if (stick) scrollToBottom();
+    if (agentRead.has(frame.conversation_id)) updateSeen(frame.conversation_id);
+    if (!replaying.has(frame.conversation_id)) scheduleRead();
+  }
+
+  /** One of our messages is stored: forget it in the saved outbox; a left message is confirmed. */
+  function stored(message) {
+    saveOutbox();
+    if (state.offlineSending !== message) return;
+    state.offlineSending = null;
+    state.offline = { conversationId: message.conversationId, email: message.email || null };
+    storageSet(OFFLINE_KEY, JSON.stringify(state.offline));
+    var hadFocus = shadow.activeElement && offlineForm.contains(shadow.activeElement);
+    offlineText.value = '';
+    renderStatus();
+    if (hadFocus && state.open) input.focus(); // the form is gone; the chat box takes over
   }
 
   function onAck(frame) {
@@ -1012,6 +1436,8 @@
     message.state = 'sent';
     renderMessage(message);
     place(message);
+    if (agentRead.has(frame.conversation_id)) updateSeen(frame.conversation_id);
+    stored(message);
   }
 
   function onConversation(frame) {
@@ -1025,6 +1451,7 @@
       // A closed frame for an older conversation must not take over the header.
       if (frame.status === 'closed') {
         addClosedDivider(id);
+        if (frame.rating_requested === true) showRating(id);
         return;
       }
       state.conversationId = id;
@@ -1034,6 +1461,7 @@
     if (state.status === 'closed') markClosed(id);
     else if (currentNotice && currentNotice.key === 'endedHint') clearNotice(); // a new one started
     renderStatus();
+    if (frame.status === 'closed' && frame.rating_requested === true) showRating(id);
   }
 
   function markClosed(id) {
@@ -1058,6 +1486,7 @@
     resendPending(function (message) {
       return message.conversationId === id;
     });
+    scheduleRead();
   }
 
   function onTyping(frame) {
@@ -1105,8 +1534,20 @@
   function onError(frame) {
     var code = String(frame.code || '');
     var message = frame.client_msg_id ? byClientId.get(frame.client_msg_id) : null;
+    if (message && message === state.offlineSending) {
+      // Nothing was stored: the message goes back into the form, with the reason.
+      state.offlineSending = null;
+      unplace(message);
+      byClientId.delete(message.clientMsgId);
+      saveOutbox();
+      if (!offlineText.value) offlineText.value = message.text;
+      if (code === 'invalid_email') setOfflineError('offline.invalidEmail', offlineEmail);
+      else setOfflineError(code === 'unavailable' || code === 'internal' ? 'error.messageFailed' : errorKey(code), offlineText);
+      return;
+    }
     if (message) {
       message.state = 'failed';
+      saveOutbox();
       if (code === 'conversation_closed' || code === 'conversation_not_found') {
         // Nothing was stored; a retry without the old id starts a new conversation.
         if (message.conversationId === state.conversationId) markClosed(state.conversationId);
@@ -1120,6 +1561,13 @@
       return;
     }
     lastErrorCode = code;
+    if (ratingInFlight && !frame.client_msg_id) {
+      // Errors name no frame; one arriving while a rating waits for `rated` is its refusal.
+      if (code === 'already_rated') settleRating(ratingInFlight, null, 'rating.already_rated');
+      else if (code === 'rating_not_requested') settleRating(ratingInFlight, null, 'rating.rating_not_requested');
+      else settleRating(ratingInFlight, code === 'message_too_long' ? 'rating.message_too_long' : 'rating.failed');
+      return;
+    }
     if (code === 'conversation_not_found' && state.conversationId && replaying.has(state.conversationId)) {
       // Our resume named a conversation this visitor cannot see (e.g. a new token): start over.
       replaying.delete(state.conversationId);
@@ -1146,7 +1594,110 @@
     if (message.conversationId && replaying.has(message.conversationId)) return; // after `resumed`
     var frame = { type: 'message', client_msg_id: message.clientMsgId, text: message.text };
     if (message.conversationId) frame.conversation_id = message.conversationId;
+    if (message.email) frame.email = message.email;
     send(frame);
+  }
+
+  /** Keeps our unacknowledged messages in localStorage, so a reload sends them again. */
+  function saveOutbox() {
+    var pending = items
+      .filter(function (item) {
+        return item.kind === 'message' && item.own && item.state === 'sending';
+      })
+      .map(function (item) {
+        return {
+          client_msg_id: item.clientMsgId,
+          conversation_id: item.conversationId || null,
+          text: item.text,
+          email: item.email || null,
+          created_at: item.createdAt instanceof Date && !isNaN(item.createdAt.getTime()) ? item.createdAt.toISOString() : null,
+        };
+      });
+    if (pending.length) storageSet(OUTBOX_KEY, JSON.stringify(pending));
+    else storageRemove(OUTBOX_KEY);
+  }
+
+  /** Shows the messages a previous page left unacknowledged; they go out after `welcome`/`resumed`. */
+  function restoreOutbox() {
+    var saved = readJson(OUTBOX_KEY);
+    if (!Array.isArray(saved)) return;
+    saved.forEach(function (entry) {
+      if (!entry || typeof entry.client_msg_id !== 'string' || typeof entry.text !== 'string') return;
+      if (!entry.client_msg_id || byClientId.has(entry.client_msg_id)) return;
+      var conversationId = typeof entry.conversation_id === 'string' && entry.conversation_id ? entry.conversation_id : null;
+      var message = ownMessage(entry.text, conversationId);
+      message.clientMsgId = entry.client_msg_id;
+      message.email = typeof entry.email === 'string' && entry.email ? entry.email : null;
+      var createdAt = entry.created_at ? new Date(entry.created_at) : null;
+      if (createdAt && !isNaN(createdAt.getTime())) message.createdAt = createdAt;
+      if (conversationId) ensureConversation(conversationId);
+      byClientId.set(message.clientMsgId, message);
+      buildMessage(message);
+      place(message);
+      if (message.email && !conversationId) state.offlineSending = message;
+    });
+  }
+
+  function ownMessage(text, conversationId) {
+    return {
+      kind: 'message',
+      conversationId: conversationId,
+      seq: null,
+      clientMsgId: uuid(),
+      sender: { kind: 'visitor', id: state.visitorId || '', name: '' },
+      text: text,
+      email: null,
+      createdAt: new Date(),
+      state: 'sending',
+      own: true,
+      order: localOrder++,
+    };
+  }
+
+  /** Takes an item out of the list and the DOM (a left message the server refused). */
+  function unplace(item) {
+    var index = items.indexOf(item);
+    if (index !== -1) items.splice(index, 1);
+    if (item.el && item.el.parentNode) item.el.parentNode.removeChild(item.el);
+    empty.hidden = items.length > 0;
+  }
+
+  function setOfflineError(key, field) {
+    offlineErrorKey = key;
+    [offlineText, offlineEmail].forEach(function (node) {
+      if (node === field) {
+        node.setAttribute('aria-invalid', 'true');
+        node.setAttribute('aria-describedby', 'sb-offline-error');
+      } else {
+        node.removeAttribute('aria-invalid');
+        node.removeAttribute('aria-describedby');
+      }
+    });
+    renderOffline();
+    field.focus();
+  }
+
+  function submitOffline() {
+    if (state.offlineSending) return;
+    var text = offlineText.value;
+    var email = offlineEmail.value.trim();
+    if (!text.trim()) return setOfflineError('offline.emptyMessage', offlineText);
+    if (utf8Length(text) > MAX_TEXT_BYTES) return setOfflineError('error.message_too_long', offlineText);
+    if (!isEmail(email)) return setOfflineError('offline.invalidEmail', offlineEmail);
+    offlineErrorKey = null;
+    offlineText.removeAttribute('aria-invalid');
+    offlineEmail.removeAttribute('aria-invalid');
+    var message = ownMessage(text, null);
+    message.email = email;
+    state.offlineSending = message;
+    byClientId.set(message.clientMsgId, message);
+    buildMessage(message);
+    place(message);
+    scrollToBottom();
+    saveOutbox();
+    renderOffline();
+    if (!state.started) connect();
+    transmit(message);
   }
 
   function resendPending(filter) {
@@ -1169,23 +1720,12 @@
       return;
     }
     clearNotice();
-    var open = state.conversationId && state.status !== 'closed' && state.status !== 'none';
-    var message = {
-      kind: 'message',
-      conversationId: open ? state.conversationId : null,
-      seq: null,
-      clientMsgId: uuid(),
-      sender: { kind: 'visitor', id: state.visitorId || '', name: '' },
-      text: text,
-      createdAt: new Date(),
-      state: 'sending',
-      own: true,
-      order: localOrder++,
-    };
+    var message = ownMessage(text, hasOpenConversation() ? state.conversationId : null);
     byClientId.set(message.clientMsgId, message);
     buildMessage(message);
     place(message);
     scrollToBottom();
+    saveOutbox();
     input.value = '';
     autosize();
     resetTyping();
@@ -1202,6 +1742,7 @@
     }
     clearNotice();
     renderMessage(message);
+    saveOutbox();
     transmit(message);
   }
 
@@ -1256,9 +1797,11 @@
       state.unread = 0;
       if (!state.started) connect();
       scrollToBottom();
+      scheduleRead();
       // After the panel is laid out, so the focus really lands.
       setTimeout(function () {
-        input.focus();
+        if (!composer.hidden) input.focus();
+        else if (!offlineForm.hidden) offlineText.focus();
       }, 0);
     }
     renderBadge();
@@ -1283,6 +1826,19 @@
     storageSet(LANG_KEY, lang);
     renderStatic();
   });
+  offlineForm.addEventListener('submit', function (event) {
+    event.preventDefault();
+    submitOffline();
+  });
+  [offlineText, offlineEmail].forEach(function (field) {
+    field.addEventListener('input', function () {
+      if (field.getAttribute('aria-invalid') === 'true') {
+        field.removeAttribute('aria-invalid');
+        offlineErrorKey = null;
+        renderOffline();
+      }
+    });
+  });
   composer.addEventListener('submit', function (event) {
     event.preventDefault();
     submit();
@@ -1306,6 +1862,7 @@
   // Start
   // ---------------------------------------------------------------------------------------
 
+  restoreOutbox();
   renderStatic();
   renderBadge();
 
@@ -1313,7 +1870,7 @@
     document.body.appendChild(host);
     // A returning visitor may have a conversation going: reconnect right away so history and
     // new replies are there. A new visitor connects when they first open the chat.
-    if (state.visitorToken) connect();
+    if (state.visitorToken || byClientId.size) connect();
   }
   if (document.body) mount();
   else document.addEventListener('DOMContentLoaded', mount);
@@ -1337,6 +1894,9 @@
         language: lang,
         unread: state.unread,
         queue: state.queue ? { position: state.queue.position, expectedWaitSecs: state.queue.waitSecs } : null,
+        availability: state.availability,
+        offlineForm: !offlineForm.hidden,
+        seenSeq: state.conversationId ? agentRead.get(state.conversationId) || 0 : 0,
         messages: items
           .filter(function (item) {
             return item.kind === 'message';
@@ -1350,6 +1910,7 @@
               senderName: item.sender.name,
               text: item.text,
               state: item.state,
+              seen: item.seen === true,
             };
           }),
       };

@@ -61,17 +61,29 @@ test('visitor and agent chat, survive a server crash and a reload, and render ho
   await visitor.getByTestId('sb-launcher').click();
   await visitor.locator('[data-testid="sb-connection"][data-state="connected"]').waitFor();
 
-  // Empty and oversized messages are refused before sending.
-  await visitor.getByTestId('sb-input').fill('x'.repeat(8193));
-  await visitor.getByTestId('sb-send').click();
-  await visitor.getByTestId('sb-notice').waitFor({ state: 'visible' });
+  // Nobody is online yet: the widget offers to leave a message with an email. An oversized
+  // message and a bad address are refused before sending.
+  await visitor.getByTestId('sb-offline').waitFor();
+  assert.equal(await visitor.getByTestId('sb-input').isVisible(), false, 'no chat box while nobody can answer');
+  assert.match(await visitor.getByTestId('sb-status').textContent(), /Nobody is available/);
+  await visitor.getByTestId('sb-offline-text').fill('x'.repeat(8193));
+  await visitor.getByTestId('sb-offline-email').fill('ada@example.com');
+  await visitor.getByTestId('sb-offline-submit').click();
+  await visitor.getByTestId('sb-offline-error').filter({ hasText: 'too long' }).waitFor();
+  await visitor.getByTestId('sb-offline-text').fill('Hello, where is my order #1042?');
+  await visitor.getByTestId('sb-offline-email').fill('ada@example');
+  await visitor.getByTestId('sb-offline-submit').click();
+  await visitor.getByTestId('sb-offline-error').filter({ hasText: 'valid email' }).waitFor();
+  assert.equal(await visitor.getByTestId('sb-offline-email').getAttribute('aria-invalid'), 'true');
   assert.equal(await visitor.getByTestId('sb-message').count(), 0, 'nothing was sent');
 
-  // Nobody is online yet: the conversation waits in the queue, and the agent sees it there.
-  await visitor.getByTestId('sb-input').fill('Hello, where is my order #1042?');
-  await visitor.getByTestId('sb-send').click();
+  // The message waits in the queue, and the agent sees it there.
+  await visitor.getByTestId('sb-offline-email').fill('ada@example.com');
+  await visitor.getByTestId('sb-offline-email').press('Enter');
+  await visitor.getByTestId('sb-offline-sent').filter({ hasText: 'We’ll reply to you at ada@example.com' }).waitFor();
   await visitor.locator('[data-testid="sb-message"][data-state="sent"]').first().waitFor();
   await visitor.locator('[data-testid="sb-status"][data-status="queued"]').waitFor();
+  assert.equal(await visitor.getByTestId('sb-input').isVisible(), true, 'the chat box is back for more messages');
   await agent.getByTestId('queue-item').first().waitFor({ timeout: 15_000 });
 
   // Going online assigns it; the visitor learns the agent's name.

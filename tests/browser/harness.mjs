@@ -139,3 +139,26 @@ export function watchErrors(page, errors) {
     }
   });
 }
+
+/**
+ * Sends a visitor's first message from an open, connected widget. While nobody can answer the
+ * widget shows the message form instead of the chat box: the message goes with `email` then.
+ */
+export async function widgetFirstMessage(page, text, email = 'visitor@example.com') {
+  const offline = await waitFor('the widget to know whether someone can answer', () =>
+    page.evaluate(() => {
+      const state = window.SwitchboardWidget?.state();
+      return state && state.availability ? { form: state.offlineForm } : null;
+    }),
+  );
+  if (offline.form) {
+    await page.getByTestId('sb-offline-text').fill(text);
+    await page.getByTestId('sb-offline-email').fill(email);
+    await page.getByTestId('sb-offline-submit').click();
+    await page.getByTestId('sb-offline-sent').filter({ hasText: email }).waitFor();
+  } else {
+    await page.getByTestId('sb-input').fill(text);
+    await page.getByTestId('sb-send').click();
+  }
+  return offline.form;
+}

@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, ARTIFACTS, Switchboard, api, launchBrowser, waitFor, watchErrors } from './harness.mjs';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, ARTIFACTS, Switchboard, api, launchBrowser, waitFor, watchErrors, widgetFirstMessage } from './harness.mjs';
 
 let server;
 let browser;
@@ -24,8 +24,7 @@ async function visitorWrites(errors, message) {
   await page.goto(server.base);
   await page.getByTestId('sb-launcher').click();
   await page.locator('[data-testid="sb-connection"][data-state="connected"]').waitFor();
-  await page.getByTestId('sb-input').fill(message);
-  await page.getByTestId('sb-send').click();
+  await widgetFirstMessage(page, message);
   await page.locator('[data-testid="sb-message"][data-state="sent"]').first().waitFor();
   await page.locator('[data-testid="sb-status"][data-status="queued"]').waitFor();
   const conversationId = await waitFor('the conversation id', () => page.evaluate(() => window.SwitchboardWidget.state().conversationId));
@@ -111,6 +110,7 @@ test('visitors see their place in line, and an agent takes a waiting conversatio
   // Closing it teaches routing how long a conversation takes. She takes the second one, goes
   // Online with no room left, and a third visitor now gets an estimate.
   await agent.getByTestId('close-conversation').click();
+  await agent.getByTestId('close-plain').click();
   await first.page.locator('[data-testid="sb-status"][data-status="closed"]').waitFor();
   await queueItem(second.conversationId).locator('[data-testid="queue-take"][aria-disabled="false"]').waitFor();
   await queueItem(second.conversationId).getByTestId('queue-take').click();

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, ARTIFACTS, Switchboard, api, launchBrowser, waitFor, watchErrors } from './harness.mjs';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, ARTIFACTS, Switchboard, api, launchBrowser, waitFor, watchErrors, widgetFirstMessage } from './harness.mjs';
 
 const GRACE = { name: 'Grace Hopper', email: 'grace@northwind.example', password: 'grace-password-1' };
 const ALAN = { name: 'Alan Turing', email: 'alan@northwind.example', password: 'alan-password-1' };
@@ -73,8 +73,7 @@ async function visitorWrites(message) {
   await page.goto(server.base);
   await page.getByTestId('sb-launcher').click();
   await page.locator('[data-testid="sb-connection"][data-state="connected"]').waitFor();
-  await page.getByTestId('sb-input').fill(message);
-  await page.getByTestId('sb-send').click();
+  await widgetFirstMessage(page, message);
   await page.locator('[data-testid="sb-message"][data-state="sent"]').first().waitFor();
   const conversationId = await waitFor('the conversation id', () => page.evaluate(() => window.SwitchboardWidget.state().conversationId));
   return { page, frames, conversationId };
