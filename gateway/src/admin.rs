@@ -141,6 +141,7 @@ pub fn department_json(department: agent_pb::Department) -> Value {
         "strategy": strategy,
         "sticky_window_secs": department.sticky_window_secs,
         "required_skills": department.required_skills,
+        "fallback_department_id": department.fallback_department_id,
         "business_hours": department.business_hours.map(|hours| json!({
             "time_zone": hours.time_zone,
             "intervals": hours.intervals.iter().map(|interval| json!({
@@ -411,6 +412,8 @@ struct NewDepartment {
     required_skills: Vec<String>,
     #[serde(default)]
     business_hours: Option<HoursJson>,
+    #[serde(default)]
+    fallback_department_id: Option<String>,
 }
 
 async fn create_department(
@@ -440,6 +443,7 @@ async fn create_department(
                 .unwrap_or(0),
             required_skills: body.required_skills,
             business_hours: body.business_hours.map(Into::into),
+            fallback_department_id: body.fallback_department_id,
         })
         .await
         .map_err(service_error)?
@@ -461,6 +465,9 @@ struct DepartmentPatch {
     /// `null` removes the hours (always open).
     #[serde(default, deserialize_with = "present")]
     business_hours: Option<Option<HoursJson>>,
+    /// `null` removes the fallback.
+    #[serde(default, deserialize_with = "present")]
+    fallback_department_id: Option<Option<String>>,
 }
 
 async fn update_department(
@@ -490,6 +497,9 @@ async fn update_department(
             .map(|values| agent_pb::StringList { values }),
         clear_business_hours: matches!(body.business_hours, Some(None)),
         business_hours: body.business_hours.flatten().map(Into::into),
+        fallback_department_id: body
+            .fallback_department_id
+            .map(|fallback| fallback.unwrap_or_default()),
     };
     let department = gateway
         .peers

@@ -96,6 +96,7 @@ fn department_to_proto(model: department::Model) -> pb::Department {
         sticky_window_secs: u32::try_from(model.sticky_window_secs).unwrap_or(0),
         required_skills: skills_from_stored(&model.required_skills),
         business_hours: hours_from_stored(model.business_hours.as_deref()).map(hours_to_proto),
+        fallback_department_id: model.fallback_department_id.map(|id| id.to_string()),
     }
 }
 
@@ -404,6 +405,11 @@ impl AgentManagementService for AgentGrpc {
             sticky_window_secs: sticky_window(request.sticky_window_secs)?,
             required_skills: skills("required_skills", &request.required_skills)?,
             business_hours: request.business_hours.map(hours_from_proto).transpose()?,
+            fallback_department_id: request
+                .fallback_department_id
+                .as_deref()
+                .map(|id| parse_uuid("fallback_department_id", id))
+                .transpose()?,
         };
         let department = self
             .store
@@ -442,6 +448,11 @@ impl AgentManagementService for AgentGrpc {
                     ));
                 }
                 (false, hours) => hours.map(hours_from_proto).transpose()?.map(Some),
+            },
+            fallback_department_id: match request.fallback_department_id.as_deref() {
+                None => None,
+                Some("") => Some(None),
+                Some(id) => Some(Some(parse_uuid("fallback_department_id", id)?)),
             },
         };
         let department = self

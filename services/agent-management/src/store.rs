@@ -88,6 +88,7 @@ pub struct RoutingSettings {
     pub sticky_window_secs: i32,
     pub required_skills: Vec<String>,
     pub business_hours: Option<BusinessHours>,
+    pub fallback_department_id: Option<Uuid>,
 }
 
 /// Changes to a department; `None` leaves a field as it is.
@@ -99,6 +100,8 @@ pub struct DepartmentChanges {
     pub required_skills: Option<Vec<String>>,
     /// `Some(None)` removes the hours.
     pub business_hours: Option<Option<BusinessHours>>,
+    /// `Some(None)` removes the fallback.
+    pub fallback_department_id: Option<Option<Uuid>>,
 }
 
 /// Changes to an agent; `None` leaves a field as it is.
@@ -317,6 +320,9 @@ impl Store {
         settings: RoutingSettings,
     ) -> AgentResult<department::Model> {
         self.workspace(workspace_id).await?;
+        if let Some(fallback) = settings.fallback_department_id {
+            self.check_departments(workspace_id, &[fallback]).await?;
+        }
         let model = department::ActiveModel {
             id: Set(Uuid::now_v7()),
             workspace_id: Set(workspace_id),
@@ -326,6 +332,7 @@ impl Store {
             sticky_window_secs: Set(settings.sticky_window_secs),
             required_skills: Set(skills_to_stored(&settings.required_skills)),
             business_hours: Set(settings.business_hours.as_ref().map(hours_to_stored)),
+            fallback_department_id: Set(settings.fallback_department_id),
         };
         model.insert(&self.db).await.map_err(department_name_taken)
     }
@@ -357,6 +364,18 @@ impl Store {
         }
         if let Some(hours) = changes.business_hours {
             active.business_hours = Set(hours.as_ref().map(hours_to_stored));
+        }
+        if let Some(fallback) = changes.fallback_department_id {
+            if let Some(fallback) = fallback {
+                if fallback == department_id {
+                    return Err(AgentError::invalid(
+                        "fallback_department_id",
+                        "a department cannot be its own fallback",
+                    ));
+                }
+                self.check_departments(workspace_id, &[fallback]).await?;
+            }
+            active.fallback_department_id = Set(fallback);
         }
         active.update(&self.db).await.map_err(department_name_taken)
     }

@@ -122,6 +122,8 @@ struct DepartmentRules {
     strategy: Strategy,
     sticky_window: Duration,
     required_skills: Vec<String>,
+    /// Where conversations go when their agent leaves.
+    fallback: Option<Uuid>,
 }
 
 /// Owns the queue and assignment tables and the peers' clients.
@@ -255,14 +257,20 @@ impl Assigner {
         if held.is_empty() {
             return Ok(None);
         }
+        let departments = self.department_rules(workspace_id).await?;
         for assignment in held {
+            // The department's fallback, when it has one; else the front of its own queue.
+            let fallback = assignment
+                .department_id
+                .and_then(|id| departments.get(&id))
+                .and_then(|rules| rules.fallback);
             let request = history_pb::RequeueConversationRequest {
                 workspace_id: workspace_id.to_string(),
                 conversation_id: assignment.conversation_id.to_string(),
                 previous_agent_id: agent_id.to_string(),
                 reason: reason.to_owned(),
                 notice: Some(AGENT_LEFT_NOTICE.to_owned()),
-                department_id: None,
+                department_id: fallback.map(|id| id.to_string()),
             };
             let response = self
                 .history
@@ -1006,6 +1014,7 @@ impl Assigner {
                             department.sticky_window_secs,
                         )),
                         required_skills: department.required_skills,
+                        fallback: parse_optional(department.fallback_department_id.as_deref()),
                     },
                 ))
             })

@@ -5,6 +5,7 @@ mod m20261125_000002_routing_settings_and_agent_admin;
 mod m20261125_000003_presence_leases;
 mod m20261125_000004_canned_replies;
 mod m20261125_000005_business_hours;
+mod m20261125_000006_fallback_department;
 
 use sea_orm_migration::prelude::*;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_presence_leases::Migration),
             Box::new(m20261125_000004_canned_replies::Migration),
             Box::new(m20261125_000005_business_hours::Migration),
+            Box::new(m20261125_000006_fallback_department::Migration),
         ]
     }
 

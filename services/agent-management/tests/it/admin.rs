@@ -43,7 +43,7 @@ async fn departments_keep_routing_settings_and_refuse_bad_changes() {
             strategy: pb::RoutingStrategy::RoundRobin as i32,
             sticky_window_secs: 600,
             required_skills: vec![" Lang:ZH ".into(), "billing".into(), "lang:zh".into()],
-            business_hours: None,
+            ..Default::default()
         })
         .await
         .expect("department")

@@ -241,7 +241,7 @@ impl System {
                 strategy: strategy as i32,
                 sticky_window_secs,
                 required_skills: required_skills.iter().map(|s| (*s).to_owned()).collect(),
-                business_hours: None,
+                ..Default::default()
             })
             .await
             .expect("department")

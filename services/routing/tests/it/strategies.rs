@@ -161,3 +161,64 @@ async fn required_skills_narrow_the_candidates() {
         .into_inner();
     assert_eq!(drained.still_queued, 1, "A lacks the skill, B is full");
 }
+
+#[tokio::test]
+async fn an_offline_agents_conversations_go_to_the_departments_fallback() {
+    let system = spawn(Backend::Distributed).await;
+    let workspace_id = system.workspace().await;
+    let night = system
+        .department(&workspace_id, RoutingStrategy::LeastLoaded, 0, &[])
+        .await;
+    let day = system
+        .agents
+        .clone()
+        .create_department(agent_pb::CreateDepartmentRequest {
+            workspace_id: workspace_id.clone(),
+            name: "Day".into(),
+            fallback_department_id: Some(night.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect("department with a fallback")
+        .into_inner()
+        .department
+        .expect("department");
+    assert_eq!(day.fallback_department_id.as_deref(), Some(night.as_str()));
+    let refused = system
+        .agents
+        .clone()
+        .update_department(agent_pb::UpdateDepartmentRequest {
+            workspace_id: workspace_id.clone(),
+            department_id: day.id.clone(),
+            fallback_department_id: Some(day.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect_err("its own fallback");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+
+    let day_agent = system.agent(&workspace_id, 3, &[&day.id], &[]).await;
+    let night_agent = system.agent(&workspace_id, 3, &[&night], &[]).await;
+    online(&system, &workspace_id, &day_agent).await;
+    let id = system.open(&workspace_id, None, Some(&day.id)).await;
+    assert_eq!(system.wait_assigned(&workspace_id, &id).await, day_agent);
+    online(&system, &workspace_id, &night_agent).await;
+    system
+        .set_status(&workspace_id, &day_agent, AgentStatus::Offline)
+        .await;
+    wait_until(
+        Duration::from_secs(20),
+        "the conversation to reach the fallback department's agent",
+        || async {
+            system
+                .conversation(&workspace_id, &id)
+                .await
+                .assigned_agent_id
+                .as_deref()
+                == Some(night_agent.as_str())
+        },
+    )
+    .await;
+    let conversation = system.conversation(&workspace_id, &id).await;
+    assert_eq!(conversation.department_id.as_deref(), Some(night.as_str()));
+}

@@ -19,6 +19,8 @@ pub struct Model {
     pub required_skills: String,
     /// JSON [`crate::hours::BusinessHours`]; null = always open.
     pub business_hours: Option<String>,
+    /// Where conversations go when their agent leaves; null = this department.
+    pub fallback_department_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
