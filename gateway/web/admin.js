@@ -2,7 +2,8 @@
 //
 // Plain REST, polled: the live overview and the agents every 3 s, the departments with them.
 // Agents are created and edited (role, capacity, skills, departments, disabled) and get new
-// passwords in dialogs; departments are created and edited with their routing settings.
+// passwords in dialogs; departments are created and edited with their routing settings and
+// business hours. Announcements go to the agents signed in now (`POST /v1/announcements`).
 // The session is the agent console's: the same token under the same localStorage key, so an
 // administrator signed in to one page is signed in to the other, and logging out of either ends
 // both. Who may see the dashboard is the server's decision: a 403 `forbidden` on any admin route
@@ -43,6 +44,11 @@ const MAX_SKILL_LEN = 64;
 const MAX_STICKY_SECS = 30 * 86_400;
 const ROLES = ['agent', 'supervisor', 'admin'];
 const STRATEGIES = ['least_loaded', 'round_robin', 'longest_idle'];
+const WEEKDAYS = [1, 2, 3, 4, 5, 6, 7]; // ISO: 1 = Monday … 7 = Sunday, as the API counts
+const TIME_RE = /^([01]\d|2[0-3]):[0-5]\d$/;
+const DEFAULT_OPEN = '09:00';
+const DEFAULT_CLOSE = '18:00';
+const MAX_ANNOUNCEMENT_CHARS = 2000;
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
@@ -75,6 +81,61 @@ function parseSkills(text) {
 }
 
 const sameList = (a, b) => a.length === b.length && [...a].sort().every((value, index) => value === [...b].sort()[index]);
+
+/** Business hours as the API sends them, or null (always open); intervals in weekday order. */
+function normalizeHours(raw) {
+  if (!raw || typeof raw !== 'object') return null;
+  const intervals = (Array.isArray(raw.intervals) ? raw.intervals : [])
+    .filter((interval) => interval && typeof interval === 'object')
+    .map((interval) => ({ weekday: toNumber(interval.weekday), open: String(interval.open ?? ''), close: String(interval.close ?? '') }))
+    .sort((a, b) => a.weekday - b.weekday || a.open.localeCompare(b.open));
+  return { time_zone: String(raw.time_zone ?? ''), intervals };
+}
+
+/**
+ * "open Mon–Fri 09:00–18:00; Sat 10:00–14:00 (Asia/Shanghai)": consecutive days with the same
+ * intervals are grouped.
+ */
+function hoursSummary(hours) {
+  const zone = hours.time_zone;
+  const groups = [];
+  for (const weekday of WEEKDAYS) {
+    const text = hours.intervals
+      .filter((interval) => interval.weekday === weekday)
+      .map((interval) => `${interval.open}–${interval.close}`)
+      .join(', ');
+    if (!text) continue;
+    const last = groups.at(-1);
+    if (last && last.to === weekday - 1 && last.text === text) last.to = weekday;
+    else groups.push({ from: weekday, to: weekday, text });
+  }
+  if (!groups.length) return t('admin.hours.summaryClosed', { zone });
+  const days = (group) =>
+    group.from === group.to ? t(`weekday.short.${group.from}`) : `${t(`weekday.short.${group.from}`)}–${t(`weekday.short.${group.to}`)}`;
+  const text = groups.map((group) => `${days(group)} ${group.text}`).join(t('admin.hours.separator'));
+  return t('admin.hours.summary', { hours: text, zone });
+}
+
+/**
+ * The IANA zone as typed, if this browser knows it (with the browser's spelling when only the
+ * case differs: the server's names are case-sensitive); null if not.
+ */
+function canonicalZone(typed) {
+  try {
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: typed }).resolvedOptions().timeZone;
+    return resolved.toLowerCase() === typed.toLowerCase() ? resolved : typed;
+  } catch {
+    return null;
+  }
+}
+
+function browserZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
 
 /** "2 h", "30 min", "7 d": a sticky window in its largest whole unit. */
 function formatWindow(seconds) {
@@ -111,7 +172,7 @@ const store = {
   overview: null,
   agents: null, // array, or null before the first answer
   agentsFailed: false,
-  departments: [], // [{ id, name, strategy, sticky_window_secs, required_skills }] sorted by name
+  departments: [], // [{ id, name, strategy, sticky_window_secs, required_skills, business_hours }] sorted by name
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -205,10 +266,26 @@ const ui = {
     sticky: $('dept-sticky'),
     stickyUnit: $('dept-sticky-unit'),
     skills: $('dept-skills'),
+    hoursAlways: $('dept-hours-always'),
+    hoursSet: $('dept-hours-set'),
+    hoursField: document.querySelector('[data-testid="dept-hours"]'),
+    hoursEditor: $('dept-hours-editor'),
+    tz: $('dept-tz'),
+    days: $('dept-days'),
+    hoursMulti: $('dept-hours-multi'),
     error: $('dept-error'),
     submit: $('dept-submit'),
     cancel: $('dept-cancel'),
     close: $('dept-close'),
+  },
+  announce: {
+    form: $('announce-form'),
+    text: $('announce-text'),
+    count: $('announce-count'),
+    department: $('announce-department'),
+    error: $('announce-error'),
+    done: $('announce-done'),
+    submit: $('announce-submit'),
   },
   ...toastElements(),
 };
@@ -321,6 +398,12 @@ function resetData() {
   rows.clear();
   ui.agentsBody.replaceChildren();
   ui.departments.replaceChildren();
+  // Nothing typed by one session is left for the next one.
+  ui.announce.text.value = '';
+  renderAnnounceDepartments();
+  renderAnnounceCount();
+  announceError.set(null);
+  setAnnounceDone(null);
 }
 
 function endSession(messageKey) {
@@ -438,12 +521,14 @@ function setDepartments(list) {
       strategy: STRATEGIES.includes(department.strategy) ? department.strategy : 'least_loaded',
       sticky_window_secs: toNumber(department.sticky_window_secs),
       required_skills: Array.isArray(department.required_skills) ? department.required_skills.map(String) : [],
+      business_hours: normalizeHours(department.business_hours),
     }))
     .sort((a, b) => a.name.localeCompare(b.name, getLanguage()));
   const changed = JSON.stringify(departments) !== JSON.stringify(store.departments);
   store.departments = departments;
   if (changed) {
     renderAgentDepartments();
+    renderAnnounceDepartments();
     if (ui.edit.dialog.open) renderDepartmentChecks(ui.edit.departments, ui.edit.departmentsHint, 'edit-department');
   }
 }
@@ -700,6 +785,7 @@ function renderDepartments() {
     li.dataset.strategy = department.strategy;
     li.dataset.stickyWindowSecs = String(department.sticky_window_secs);
     li.dataset.requiredSkills = department.required_skills.join(',');
+    li.dataset.businessHours = department.business_hours ? JSON.stringify(department.business_hours) : '';
     const body = el('span', { class: 'department-body' });
     const name = el('span', { class: 'department-name', 'data-testid': 'department-item-name' }, department.name);
     name.title = department.name;
@@ -707,6 +793,7 @@ function renderDepartments() {
     const details = [count === 1 ? t('admin.departments.members.one') : t('admin.departments.members.other', { count }), t(`strategy.${department.strategy}`)];
     if (department.sticky_window_secs > 0) details.push(t('admin.dept.stickyShort', { duration: formatWindow(department.sticky_window_secs) }));
     if (department.required_skills.length) details.push(t('admin.dept.skillsShort', { skills: department.required_skills.join(', ') }));
+    if (department.business_hours) details.push(hoursSummary(department.business_hours));
     const detailText = el('span', { class: 'department-details', 'data-testid': 'department-details' }, details.join(' · '));
     detailText.title = details.join(' · ');
     body.append(name, detailText);
@@ -716,7 +803,9 @@ function renderDepartments() {
     li.append(mark, body, edit);
     return li;
   });
-  const signature = items.map((item) => `${item.dataset.departmentId}\u0001${item.textContent}\u0001${item.dataset.requiredSkills}`).join('\u0000');
+  const signature = items
+    .map((item) => `${item.dataset.departmentId}\u0001${item.textContent}\u0001${item.dataset.requiredSkills}\u0001${item.dataset.businessHours}`)
+    .join('\u0000');
   if (ui.departments.dataset.signature !== signature) {
     ui.departments.replaceChildren(...items);
     ui.departments.dataset.signature = signature;
@@ -978,7 +1067,7 @@ function readFailure(error, labels, gone) {
   if (!(error instanceof ApiFailure)) return { text: () => t('login.failed') };
   if (error.status === 404) return { text: gone };
   const message = String(error.message || '');
-  const match = /^([a-z_]+):\s*(.*)$/s.exec(message);
+  const match = /^([a-z_.]+):\s*(.*)$/s.exec(message);
   if (error.code === 'invalid_argument' && match && labels[match[1]]) {
     const [, field, detail] = match;
     return { text: () => t('admin.form.error.field', { field: t(labels[field]), message: detail }), field };
@@ -1163,12 +1252,21 @@ function closeEditDialog() {
 // ---------------------------------------------------------------------------------------------
 
 let editingDepartment = null; // { id (null: new), original, opener }
+let hoursTouched = false; // the hours are sent only when something in them was changed
+let hoursTarget = null; // the time input a business-hours error is about
+
+/** The first opening time of an open day, else the "Set opening hours" choice. */
+const firstOpenTime = () => dayRows.find((day) => day.open.checked)?.from ?? ui.dept.hoursSet;
 
 const deptError = formError(ui.dept.error, {
   name: () => ui.dept.name,
   strategy: () => ui.dept.strategy,
   sticky_window_secs: () => ui.dept.sticky,
   required_skills: () => ui.dept.skills,
+  business_hours: () => ui.dept.hoursSet,
+  'business_hours.time_zone': () => ui.dept.tz,
+  'business_hours.intervals': firstOpenTime,
+  'hours.target': () => hoursTarget,
 });
 
 const DEPT_LABELS = {
@@ -1176,7 +1274,107 @@ const DEPT_LABELS = {
   strategy: 'admin.dept.strategy',
   sticky_window_secs: 'admin.dept.sticky',
   required_skills: 'admin.dept.skills',
+  business_hours: 'admin.hours.title',
+  'business_hours.time_zone': 'admin.hours.timeZone',
+  'business_hours.intervals': 'admin.hours.title',
 };
+
+/** One row per weekday: open or closed, and the opening and closing times (HH:MM). */
+const dayRows = WEEKDAYS.map((weekday) => {
+  const row = el('div', { class: 'hours-day', 'data-testid': 'dept-day', 'data-weekday': String(weekday) });
+  const label = el('label', { class: 'check' });
+  const open = el('input', { type: 'checkbox', 'data-testid': 'dept-day-open' });
+  const name = el('span');
+  label.append(open, name);
+  const from = el('input', { type: 'time', step: '60', 'data-testid': 'dept-day-from' });
+  const dash = el('span', { class: 'hours-dash', 'aria-hidden': 'true' }, '–');
+  const to = el('input', { type: 'time', step: '60', 'data-testid': 'dept-day-to' });
+  const closed = el('span', { class: 'field-hint hours-closed', 'data-testid': 'dept-day-closed' });
+  row.append(label, from, dash, to, closed);
+  const day = { weekday, row, open, name, from, dash, to, closed };
+  open.addEventListener('change', () => syncDay(day));
+  return day;
+});
+ui.dept.days.replaceChildren(...dayRows.map((day) => day.row));
+
+function labelDays() {
+  for (const day of dayRows) {
+    const name = t(`weekday.long.${day.weekday}`);
+    day.name.textContent = name;
+    day.from.setAttribute('aria-label', t('admin.hours.opens', { day: name }));
+    day.to.setAttribute('aria-label', t('admin.hours.closes', { day: name }));
+    day.closed.textContent = t('admin.hours.closed');
+  }
+}
+
+/** A closed day shows "Closed" in place of its times. */
+function syncDay(day) {
+  const open = day.open.checked;
+  day.row.classList.toggle('is-closed', !open);
+  for (const node of [day.from, day.dash, day.to]) node.hidden = !open;
+  day.closed.hidden = open;
+}
+
+function syncHoursMode() {
+  ui.dept.hoursEditor.hidden = !ui.dept.hoursSet.checked;
+}
+
+/** Fills the hours part of the dialog: the department's hours, or Mon–Fri 09:00–18:00 to start from. */
+function fillHours(hours) {
+  hoursTouched = false;
+  hoursTarget = null;
+  ui.dept.hoursAlways.checked = !hours;
+  ui.dept.hoursSet.checked = Boolean(hours);
+  ui.dept.tz.value = hours?.time_zone ?? browserZone();
+  for (const day of dayRows) {
+    const first = hours?.intervals.find((interval) => interval.weekday === day.weekday);
+    day.open.checked = hours ? Boolean(first) : day.weekday <= 5;
+    day.from.value = first?.open ?? DEFAULT_OPEN;
+    day.to.value = first?.close ?? DEFAULT_CLOSE;
+    syncDay(day);
+  }
+  const several = Boolean(hours) && WEEKDAYS.some((weekday) => hours.intervals.filter((interval) => interval.weekday === weekday).length > 1);
+  ui.dept.hoursMulti.textContent = several ? t('admin.hours.multi') : '';
+  ui.dept.hoursMulti.hidden = !several;
+  syncHoursMode();
+}
+
+/** The hours in the form as { hours } (null: always open), or undefined after showing why not. */
+function readHours() {
+  if (!ui.dept.hoursSet.checked) return { hours: null };
+  const typed = ui.dept.tz.value.trim();
+  if (!typed) return void deptError.set(() => t('admin.hours.error.zoneMissing'), 'business_hours.time_zone');
+  const zone = canonicalZone(typed);
+  if (!zone) return void deptError.set(() => t('admin.hours.error.zone', { zone: typed }), 'business_hours.time_zone');
+  const intervals = [];
+  for (const day of dayRows) {
+    if (!day.open.checked) continue;
+    const dayName = () => t(`weekday.long.${day.weekday}`);
+    // Chromium gives "HH:MM" (step 60); anything else (a half-typed time is "") is refused.
+    const [open, close] = [day.from.value.slice(0, 5), day.to.value.slice(0, 5)];
+    for (const [input, value] of [[day.from, open], [day.to, close]]) {
+      if (!TIME_RE.test(value)) {
+        hoursTarget = input;
+        return void deptError.set(() => t('admin.hours.error.time', { day: dayName() }), 'hours.target');
+      }
+    }
+    if (open >= close) {
+      hoursTarget = day.to;
+      return void deptError.set(() => t('admin.hours.error.order', { day: dayName() }), 'hours.target');
+    }
+    intervals.push({ weekday: day.weekday, open, close });
+  }
+  return { hours: { time_zone: zone, intervals } };
+}
+
+/** The server's refusals of business hours, in words of the current language. */
+function hoursFailure(error) {
+  if (!(error instanceof ApiFailure) || error.code !== 'invalid_argument') return null;
+  const message = String(error.message || '');
+  if (/^business_hours\.time_zone:/.test(message)) return { text: () => t('admin.hours.error.zoneServer'), field: 'business_hours.time_zone' };
+  if (/^business_hours\.intervals:.*before close/.test(message)) return { text: () => t('admin.hours.error.orderServer'), field: 'business_hours.intervals' };
+  return null;
+}
 
 /** Shows a window in seconds as amount + unit (the largest unit that divides it). */
 function fillWindow(seconds) {
@@ -1196,14 +1394,21 @@ function openDepartmentDialog(id, opener) {
   const department = id ? store.departments.find((known) => known.id === id) : null;
   if (id && !department) return;
   const original = department
-    ? { name: department.name, strategy: department.strategy, sticky_window_secs: department.sticky_window_secs, required_skills: department.required_skills }
-    : { name: '', strategy: 'least_loaded', sticky_window_secs: 0, required_skills: [] };
+    ? {
+        name: department.name,
+        strategy: department.strategy,
+        sticky_window_secs: department.sticky_window_secs,
+        required_skills: department.required_skills,
+        business_hours: department.business_hours,
+      }
+    : { name: '', strategy: 'least_loaded', sticky_window_secs: 0, required_skills: [], business_hours: null };
   editingDepartment = { id: id ?? null, original, opener };
   ui.dept.form.reset();
   ui.dept.name.value = original.name;
   ui.dept.strategy.value = original.strategy;
   fillWindow(original.sticky_window_secs);
   ui.dept.skills.value = original.required_skills.join(', ');
+  fillHours(original.business_hours);
   deptError.set(null);
   ui.dept.submit.disabled = false;
   renderDepartmentDialog();
@@ -1227,7 +1432,10 @@ function readDepartmentForm() {
   }
   const parsed = parseSkills(ui.dept.skills.value);
   if (parsed.error) return void deptError.set(() => t(parsed.error), 'required_skills');
-  return { name, strategy, sticky_window_secs: seconds, required_skills: parsed.skills };
+  // Untouched hours stay as they are (also several intervals a day, which the form cannot show).
+  const hours = hoursTouched ? readHours() : { hours: editingDepartment.original.business_hours };
+  if (!hours) return undefined;
+  return { name, strategy, sticky_window_secs: seconds, required_skills: parsed.skills, business_hours: hours.hours };
 }
 
 async function saveDepartment(event) {
@@ -1236,13 +1444,16 @@ async function saveDepartment(event) {
   const settings = readDepartmentForm();
   if (!settings) return;
   const { id, original } = editingDepartment;
-  let body = settings;
+  let body = { ...settings };
+  if (!body.business_hours) delete body.business_hours; // a new department is always open by default
   if (id) {
     body = {};
     if (settings.name !== original.name) body.name = settings.name;
     if (settings.strategy !== original.strategy) body.strategy = settings.strategy;
     if (settings.sticky_window_secs !== original.sticky_window_secs) body.sticky_window_secs = settings.sticky_window_secs;
     if (!sameList(settings.required_skills, original.required_skills)) body.required_skills = settings.required_skills;
+    // null clears the hours (always open).
+    if (JSON.stringify(normalizeHours(settings.business_hours)) !== JSON.stringify(original.business_hours)) body.business_hours = settings.business_hours;
     if (!Object.keys(body).length) {
       closeDepartmentDialog();
       return;
@@ -1268,7 +1479,7 @@ async function saveDepartment(event) {
       deptError.set(() => t('admin.departments.duplicate'), 'name');
       return;
     }
-    const failure = readFailure(error, DEPT_LABELS, () => t('admin.dept.gone'));
+    const failure = hoursFailure(error) ?? readFailure(error, DEPT_LABELS, () => t('admin.dept.gone'));
     deptError.set(failure.text, failure.field);
     if (error?.status === 404) poll();
   } finally {
@@ -1281,6 +1492,79 @@ async function saveDepartment(event) {
 
 function closeDepartmentDialog() {
   if (ui.dept.dialog.open) ui.dept.dialog.close();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Announcements: to every agent signed in now, or to one department's
+// ---------------------------------------------------------------------------------------------
+
+const announceError = formError(ui.announce.error, {
+  text: () => ui.announce.text,
+  department_id: () => ui.announce.department,
+});
+let announceDoneText = null;
+
+function setAnnounceDone(text) {
+  announceDoneText = text;
+  ui.announce.done.textContent = text ? text() : '';
+  ui.announce.done.hidden = !text;
+}
+
+/** "All agents" and the departments; the choice survives a refresh of the list. */
+function renderAnnounceDepartments() {
+  const select = ui.announce.department;
+  const chosen = select.value;
+  const options = store.departments.map((department) => {
+    const option = el('option', {}, department.name);
+    option.value = department.id;
+    return option;
+  });
+  const everyone = el('option', {}, t('admin.announce.everyone'));
+  everyone.value = '';
+  select.replaceChildren(everyone, ...options);
+  select.value = store.departments.some((department) => department.id === chosen) ? chosen : '';
+}
+
+/** Characters as the server counts them (Unicode scalar values of the trimmed text). */
+const announcementLength = () => [...ui.announce.text.value.trim()].length;
+
+function renderAnnounceCount() {
+  const count = announcementLength();
+  ui.announce.count.textContent = t('admin.announce.count', { count, max: MAX_ANNOUNCEMENT_CHARS });
+  ui.announce.count.dataset.over = String(count > MAX_ANNOUNCEMENT_CHARS);
+}
+
+async function sendAnnouncement(event) {
+  event.preventDefault();
+  if (ui.announce.submit.disabled) return;
+  setAnnounceDone(null);
+  const text = ui.announce.text.value.trim();
+  const count = [...text].length;
+  if (!count) return void announceError.set(() => t('admin.announce.error.empty'), 'text');
+  if (count > MAX_ANNOUNCEMENT_CHARS) {
+    return void announceError.set(() => t('admin.announce.error.long', { max: MAX_ANNOUNCEMENT_CHARS, count }), 'text');
+  }
+  const departmentId = ui.announce.department.value;
+  const name = store.departments.find((department) => department.id === departmentId)?.name;
+  announceError.set(null);
+  setBusy(ui.announce.submit, true, 'admin.announce.submit', 'admin.announce.sending');
+  try {
+    await api('POST', '/v1/announcements', departmentId ? { text, department_id: departmentId } : { text });
+    ui.announce.text.value = '';
+    renderAnnounceCount();
+    setAnnounceDone(() => (name ? t('admin.announce.sentTo', { name }) : t('admin.announce.sent')));
+  } catch (error) {
+    if (handledAuthFailure(error)) return;
+    if (error instanceof ApiFailure && error.status === 404) {
+      announceError.set(() => t('admin.announce.error.department'), 'department_id');
+      poll(); // the list is out of date
+      return;
+    }
+    const failure = readFailure(error, { text: 'admin.announce.text' }, () => t('admin.announce.error.department'));
+    announceError.set(failure.text, failure.field);
+  } finally {
+    setBusy(ui.announce.submit, false, 'admin.announce.submit');
+  }
 }
 
 /** A click on the backdrop closes a dialog; a text selection that merely ends outside does not. */
@@ -1364,6 +1648,15 @@ for (const input of [ui.dept.name, ui.dept.strategy, ui.dept.sticky, ui.dept.sti
 ui.dept.cancel.addEventListener('click', closeDepartmentDialog);
 ui.dept.close.addEventListener('click', closeDepartmentDialog);
 ui.dept.strategy.addEventListener('change', renderDepartmentDialog);
+// Any change inside the business hours (mode, zone, a day, a time) means they are to be saved.
+for (const type of ['input', 'change']) {
+  ui.dept.hoursField.addEventListener(type, () => {
+    hoursTouched = true;
+    if (deptError.shown) deptError.set(null);
+  });
+}
+ui.dept.hoursAlways.addEventListener('change', syncHoursMode);
+ui.dept.hoursSet.addEventListener('change', syncHoursMode);
 ui.dept.dialog.addEventListener('close', () => {
   const opener = editingDepartment?.opener;
   editingDepartment = null;
@@ -1373,6 +1666,23 @@ ui.dept.dialog.addEventListener('close', () => {
 closeOnBackdrop(ui.dept.dialog, () => ui.dept.submit.disabled);
 ui.departmentName.addEventListener('input', () => {
   if (departmentErrorText) setDepartmentError(null);
+});
+
+ui.announce.form.addEventListener('submit', sendAnnouncement);
+ui.announce.text.addEventListener('input', () => {
+  renderAnnounceCount();
+  if (announceError.shown) announceError.set(null);
+  if (announceDoneText) setAnnounceDone(null);
+});
+ui.announce.text.addEventListener('keydown', (event) => {
+  // Enter makes a new line; Ctrl+Enter (⌘+Enter) sends.
+  if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && !event.isComposing) {
+    event.preventDefault();
+    ui.announce.form.requestSubmit();
+  }
+});
+ui.announce.department.addEventListener('change', () => {
+  if (announceError.shown) announceError.set(null);
 });
 
 onLanguageChange(() => {
@@ -1395,10 +1705,17 @@ onLanguageChange(() => {
     if (!ui.edit.submit.disabled) ui.edit.submit.textContent = t('admin.edit.submit');
     if (!ui.edit.passwordSubmit.disabled) ui.edit.passwordSubmit.textContent = t('admin.password.submit');
   }
+  labelDays();
   if (ui.dept.dialog.open) {
     renderDepartmentDialog();
     deptError.retranslate();
+    if (!ui.dept.hoursMulti.hidden) ui.dept.hoursMulti.textContent = t('admin.hours.multi');
   }
+  renderAnnounceDepartments();
+  renderAnnounceCount();
+  announceError.retranslate();
+  if (announceDoneText) ui.announce.done.textContent = announceDoneText();
+  if (!ui.announce.submit.disabled) ui.announce.submit.textContent = t('admin.announce.submit');
   renderAll();
 });
 
@@ -1419,4 +1736,7 @@ function boot() {
 applyTranslations(document);
 document.documentElement.lang = getLanguage();
 renderAgentDepartments();
+labelDays();
+renderAnnounceDepartments();
+renderAnnounceCount();
 boot();
