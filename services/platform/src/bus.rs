@@ -31,6 +31,44 @@ pub struct Event {
     pub msg_id: String,
     /// Protobuf-encoded `switchboard.events.v1.Envelope`.
     pub payload: Bytes,
+    /// W3C `traceparent` of the change that produced the event (the `traceparent` header on
+    /// NATS), so a consumer's span continues the producer's trace.
+    pub trace_parent: Option<String>,
+}
+
+/// Returns the span a consumer handles `event` in: a child of the producer's trace when the
+/// event carries one.
+pub fn consume_span(event: &Event, durable: &str) -> tracing::Span {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let span = tracing::info_span!(
+        "nats.consume",
+        otel.kind = "consumer",
+        messaging.system = "nats",
+        messaging.destination.name = %event.subject,
+        messaging.message.id = %event.msg_id,
+        durable = %durable,
+    );
+    if let Some(trace_parent) = &event.trace_parent {
+        let carrier: std::collections::HashMap<String, String> =
+            [("traceparent".to_owned(), trace_parent.clone())].into();
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&carrier)
+        });
+        // Without an OpenTelemetry layer there is nothing to link.
+        let _ = span.set_parent(parent);
+    }
+    span
+}
+
+/// Returns the W3C `traceparent` of the current span, when it belongs to a trace.
+pub fn current_trace_parent() -> Option<String> {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let context = tracing::Span::current().context();
+    let mut carrier = std::collections::HashMap::<String, String>::new();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&context, &mut carrier);
+    });
+    carrier.remove("traceparent")
 }
 
 /// Error a handler returns to have the event delivered again later.

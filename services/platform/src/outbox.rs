@@ -14,10 +14,12 @@
 
 use crate::bus::{Event, SharedBus};
 use bytes::Bytes;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, Table, TableCreateStatement};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, Order, Query, Table, TableAlterStatement, TableCreateStatement,
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use sea_orm_migration::schema::{
-    big_pk_auto, blob, integer, string, string_uniq, timestamp_with_time_zone,
+    big_pk_auto, blob, integer, string, string_null, string_uniq, timestamp_with_time_zone,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +50,8 @@ pub struct OutboxRow {
     pub payload: Vec<u8>,
     /// When the change it describes was committed.
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// W3C `traceparent` of the request that made the change.
+    pub trace_parent: Option<String>,
 }
 
 impl Outbox {
@@ -75,6 +79,16 @@ impl Outbox {
             .to_owned()
     }
 
+    /// Returns the `ALTER TABLE` statement adding `trace_parent` (the W3C trace context of the
+    /// change) to the table [`Self::create_table`] made; each service runs it in a migration of
+    /// its own, after the one creating the table.
+    pub fn add_trace_parent(&self) -> TableAlterStatement {
+        Table::alter()
+            .table(Alias::new(self.table))
+            .add_column(string_null(Alias::new("trace_parent")))
+            .to_owned()
+    }
+
     /// Adds an event; call inside the transaction that makes the change it describes.
     pub async fn enqueue<C: ConnectionTrait>(
         &self,
@@ -91,6 +105,7 @@ impl Outbox {
                 Alias::new("payload"),
                 Alias::new("attempts"),
                 Alias::new("created_at"),
+                Alias::new("trace_parent"),
             ])
             .values([
                 event_id.into(),
@@ -98,6 +113,7 @@ impl Outbox {
                 payload.into(),
                 0i32.into(),
                 chrono::Utc::now().into(),
+                crate::bus::current_trace_parent().into(),
             ])
             .map_err(|error| DbErr::Custom(error.to_string()))?
             .to_owned();
@@ -118,6 +134,7 @@ impl Outbox {
                 Alias::new("subject"),
                 Alias::new("payload"),
                 Alias::new("created_at"),
+                Alias::new("trace_parent"),
             ])
             .from(Alias::new(self.table))
             .order_by(Alias::new("id"), Order::Asc)
@@ -133,6 +150,7 @@ impl Outbox {
                     subject: row.try_get("", "subject")?,
                     payload: row.try_get("", "payload")?,
                     created_at: row.try_get("", "created_at")?,
+                    trace_parent: row.try_get("", "trace_parent")?,
                 })
             })
             .collect()
@@ -236,6 +254,7 @@ impl Relay {
                 subject: row.subject,
                 msg_id: row.event_id,
                 payload: Bytes::from(row.payload),
+                trace_parent: row.trace_parent,
             };
             if let Err(error) = self.bus.publish(event).await {
                 // Best effort: the attempt count is for operators, not for correctness.

@@ -6,6 +6,7 @@ mod m20261125_000003_presence_leases;
 mod m20261125_000004_canned_replies;
 mod m20261125_000005_business_hours;
 mod m20261125_000006_fallback_department;
+mod m20261125_000007_outbox_trace_parent;
 
 use sea_orm_migration::prelude::*;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_canned_replies::Migration),
             Box::new(m20261125_000005_business_hours::Migration),
             Box::new(m20261125_000006_fallback_department::Migration),
+            Box::new(m20261125_000007_outbox_trace_parent::Migration),
         ]
     }
 

@@ -8,6 +8,7 @@ mod m20261125_000005_offline_messages;
 mod m20261125_000006_ratings;
 mod m20261125_000007_read_marks;
 mod m20261125_000008_message_search;
+mod m20261125_000009_outbox_trace_parent;
 
 use sea_orm_migration::prelude::*;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_ratings::Migration),
             Box::new(m20261125_000007_read_marks::Migration),
             Box::new(m20261125_000008_message_search::Migration),
+            Box::new(m20261125_000009_outbox_trace_parent::Migration),
         ]
     }
 

@@ -66,7 +66,9 @@ impl MemoryBus {
 impl EventBus for MemoryBus {
     async fn publish(&self, event: Event) -> Result<(), BusError> {
         for (spec, handler) in self.matching(&event.subject) {
-            if let Err(error) = handler(event.clone()).await {
+            let span = super::consume_span(&event, &spec.durable);
+            if let Err(error) = tracing::Instrument::instrument(handler(event.clone()), span).await
+            {
                 tracing::warn!(durable = %spec.durable, subject = %event.subject, %error, "in-process consumer failed");
                 return Err(BusError::Consumer(format!("{}: {error}", spec.durable)));
             }
@@ -81,6 +83,7 @@ impl EventBus for MemoryBus {
             subject: subject.to_owned(),
             msg_id: String::new(),
             payload,
+            trace_parent: None,
         });
         Ok(())
     }

@@ -139,6 +139,9 @@ impl EventBus for NatsBus {
     async fn publish(&self, event: Event) -> Result<(), BusError> {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, event.msg_id.as_str());
+        if let Some(trace_parent) = &event.trace_parent {
+            headers.insert("traceparent", trace_parent.as_str());
+        }
         let ack = self
             .jetstream
             .publish_with_headers(event.subject, headers, event.payload)
@@ -209,6 +212,7 @@ impl EventBus for NatsBus {
                     .unwrap_or_default(),
                 subject: message.subject.to_string(),
                 payload: message.payload,
+                trace_parent: None,
             })
             .boxed())
     }
@@ -257,15 +261,13 @@ async fn run_consumer(
                     .map(|id| id.as_str().to_owned())
                     .unwrap_or_default(),
                 payload: message.payload.clone(),
+                trace_parent: message
+                    .headers
+                    .as_ref()
+                    .and_then(|headers| headers.get("traceparent"))
+                    .map(|value| value.as_str().to_owned()),
             };
-            let span = tracing::info_span!(
-                "nats.consume",
-                otel.kind = "consumer",
-                messaging.system = "nats",
-                messaging.destination.name = %event.subject,
-                messaging.message.id = %event.msg_id,
-                durable = %spec.durable,
-            );
+            let span = super::consume_span(&event, &spec.durable);
             let outcome = handler(event).instrument(span).await;
             let ack = match outcome {
                 Ok(()) => message.ack().await,

@@ -3,6 +3,7 @@
 mod m20261125_000001_create_routing_tables;
 mod m20261125_000002_assignment_history_and_capacity;
 mod m20261125_000003_transfers;
+mod m20261125_000004_outbox_trace_parent;
 
 use sea_orm_migration::prelude::*;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_routing_tables::Migration),
             Box::new(m20261125_000002_assignment_history_and_capacity::Migration),
             Box::new(m20261125_000003_transfers::Migration),
+            Box::new(m20261125_000004_outbox_trace_parent::Migration),
         ]
     }
 

@@ -146,11 +146,11 @@ async fn refused_claims_have_stable_errors_and_change_nothing() {
 }
 
 /// One trace follows a claim from routing into agent-management and conversation-history
-/// (gRPC carries the W3C trace context); spans are captured in memory.
-#[tokio::test]
-async fn one_trace_covers_a_claim_across_routing_agents_and_history() {
+/// (gRPC carries the W3C trace context) and on to the consumer of the event history published
+/// (the outbox keeps the context, the bus carries it); spans are captured in memory.
+async fn one_trace_covers_a_claim(backend: Backend) {
     let spans = switchboard_platform::testing::spans();
-    let system = spawn(Backend::Embedded).await;
+    let system = spawn(backend).await;
     let (workspace_id, agents) = away_agents(&system, &[3]).await;
     let id = system.open(&workspace_id, None, None).await;
     system.wait_queued(&workspace_id, &id).await;
@@ -170,10 +170,11 @@ async fn one_trace_covers_a_claim_across_routing_agents_and_history() {
     let downstream = [
         "switchboard.agent.v1.AgentManagementService/GetAgent",
         "switchboard.history.v1.ConversationHistoryService/AssignConversation",
+        "nats.consume",
     ];
     wait_until(
         Duration::from_secs(20),
-        "the claim's trace to reach agent-management and history",
+        "the claim's trace to reach agent-management, history and the event consumer",
         || async {
             // Other tests of this process claim too (some refused, without AssignConversation):
             // some successful claim's trace must hold both downstream calls.
@@ -190,4 +191,14 @@ async fn one_trace_covers_a_claim_across_routing_agents_and_history() {
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn one_trace_covers_a_claim_across_services_and_the_event_bus_embedded() {
+    one_trace_covers_a_claim(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn one_trace_covers_a_claim_across_services_and_nats_on_postgres() {
+    one_trace_covers_a_claim(Backend::Distributed).await;
 }
