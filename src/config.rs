@@ -113,6 +113,7 @@ impl Settings {
             &mut self.grpc_addr,
             &mut self.metrics_addr,
             &mut self.bootstrap_email,
+            &mut self.otlp_endpoint,
         ] {
             if optional
                 .as_deref()
@@ -120,6 +121,13 @@ impl Settings {
             {
                 *optional = None;
             }
+        }
+        if let Some(endpoint) = &self.otlp_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(format!(
+                "SWITCHBOARD_OTLP_ENDPOINT must be an http(s) URL, got {endpoint:?}"
+            ));
         }
         if self
             .bootstrap_password

@@ -157,6 +157,10 @@ async fn invalid_configuration_exits_64_before_binding() {
             vec![("SWITCHBOARD_CONFIG", "/nonexistent/switchboard.toml".into())],
         ),
         (
+            Switchboard::AllInOne,
+            vec![("SWITCHBOARD_OTLP_ENDPOINT", "collector:4317".into())],
+        ),
+        (
             Switchboard::Routing,
             vec![("SWITCHBOARD_GRPC_ADDR", format!("127.0.0.1:{port}"))],
         ),
