@@ -3,18 +3,9 @@
 
 use crate::chat::{ADMIN_EMAIL, ADMIN_PASSWORD, AllInOne, message};
 use crate::ws_client::WsClient;
-use crate::{login, me};
+use crate::{me, token};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn token(http: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
-    let session: Value = login(http, base, email, password)
-        .await
-        .json()
-        .await
-        .expect("json");
-    session["token"].as_str().expect("token").to_owned()
-}
 
 async fn call(
     http: &reqwest::Client,

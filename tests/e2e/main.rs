@@ -49,6 +49,21 @@ pub(crate) async fn login(
         .expect("login request")
 }
 
+/// Logs in and returns the session token.
+pub(crate) async fn token(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> String {
+    let session: serde_json::Value = login(http, base, email, password)
+        .await
+        .json()
+        .await
+        .expect("json");
+    session["token"].as_str().expect("token").to_owned()
+}
+
 pub(crate) async fn me(http: &reqwest::Client, base: &str, token: &str) -> reqwest::Response {
     http.get(format!("{base}/v1/me"))
         .bearer_auth(token)

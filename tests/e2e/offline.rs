@@ -3,7 +3,7 @@
 
 use crate::chat::{ADMIN_EMAIL, ADMIN_PASSWORD, Distributed, message};
 use crate::ws_client::WsClient;
-use crate::{login, me};
+use crate::{me, token};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -40,12 +40,7 @@ async fn outside_business_hours_a_message_waits_as_an_offline_conversation_for_a
     let system = Distributed::start(1).await;
     let base = system.base(0);
     let http = reqwest::Client::new();
-    let session: Value = login(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let token = session["token"].as_str().expect("token").to_owned();
+    let token = token(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let whoami: Value = me(&http, &base, &token).await.json().await.expect("json");
     let site_key = whoami["workspace"]["site_key"].as_str().expect("site key");
     let admin_id = whoami["agent"]["id"].as_str().expect("id").to_owned();

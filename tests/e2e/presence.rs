@@ -3,7 +3,7 @@
 
 use crate::chat::{ADMIN_EMAIL, ADMIN_PASSWORD, Distributed, message};
 use crate::ws_client::WsClient;
-use crate::{login, me};
+use crate::{me, token};
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_platform::testing::wait_until;
@@ -20,15 +20,6 @@ async fn start() -> Distributed {
         &[("SWITCHBOARD_PRESENCE_GRACE_SECS", GRACE_SECS.to_string())],
     )
     .await
-}
-
-async fn token(http: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
-    let session: Value = login(http, base, email, password)
-        .await
-        .json()
-        .await
-        .expect("json");
-    session["token"].as_str().expect("token").to_owned()
 }
 
 async fn agent_status(http: &reqwest::Client, base: &str, admin: &str, agent_id: &str) -> String {

@@ -3,7 +3,7 @@
 
 use crate::chat::{ADMIN_EMAIL, ADMIN_PASSWORD, Distributed, message};
 use crate::ws_client::WsClient;
-use crate::{login, me};
+use crate::{me, token};
 use serde_json::{Value, json};
 
 /// A visitor who wrote once; returns its socket and conversation id.
@@ -43,12 +43,7 @@ async fn visitors_see_their_place_and_agents_claim_from_the_queue() {
     let system = Distributed::start(1).await;
     let base = system.base(0);
     let http = reqwest::Client::new();
-    let session: Value = login(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let token = session["token"].as_str().expect("token").to_owned();
+    let token = token(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let whoami: Value = me(&http, &base, &token).await.json().await.expect("json");
     let site_key = whoami["workspace"]["site_key"].as_str().expect("site key");
     let agent_id = whoami["agent"]["id"].as_str().expect("agent id").to_owned();

@@ -2,7 +2,7 @@
 
 use crate::chat::{ADMIN_EMAIL, ADMIN_PASSWORD, AllInOne, message};
 use crate::ws_client::WsClient;
-use crate::{login, me};
+use crate::{me, token};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -11,12 +11,7 @@ async fn read_receipts_reach_the_other_side_and_survive_a_resume() {
     let system = AllInOne::start(data.path(), &[]).await;
     let base = system.base.clone();
     let http = reqwest::Client::new();
-    let session: Value = login(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let token = session["token"].as_str().expect("token").to_owned();
+    let token = token(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let whoami: Value = me(&http, &base, &token).await.json().await.expect("json");
     let site_key = whoami["workspace"]["site_key"].as_str().expect("site key");
     let (mut agent, _) = WsClient::agent(&base, &token).await;

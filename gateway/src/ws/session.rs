@@ -536,19 +536,6 @@ async fn watch_inbox(
     }
 }
 
-/// Same rule as conversation-history's: one '@', a dotted domain, no spaces, ≤ 254 bytes.
-fn is_email(value: &str) -> bool {
-    value.len() <= 254
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
-        && value.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        })
-}
-
 /// Ends an agent socket whose account was disabled.
 fn account_disabled(outbound: &Outbound) {
     outbound.send(&ServerFrame::error(
@@ -851,7 +838,10 @@ impl Session {
         let email = email
             .map(|email| email.trim().to_owned())
             .filter(|email| !email.is_empty());
-        if email.as_deref().is_some_and(|email| !is_email(email)) {
+        if email
+            .as_deref()
+            .is_some_and(|email| !switchboard_platform::validate::is_email(email))
+        {
             return self.fail(
                 ErrorCode::InvalidEmail,
                 "email: must be an email address",

@@ -29,16 +29,7 @@ type GrpcResult<T> = Result<Response<T>, Status>;
 /// at most 254 characters. Returns it trimmed.
 pub fn contact_email(value: &str) -> Result<String, Status> {
     let value = value.trim();
-    let valid = value.len() <= 254
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
-        && value.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        });
-    if !valid {
+    if !switchboard_platform::validate::is_email(value) {
         return Err(invalid_argument(
             "contact_email",
             "must be an email address",

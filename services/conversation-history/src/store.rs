@@ -469,29 +469,7 @@ impl Store {
             return Ok((find_conversation(&self.db, workspace_id, id).await?, false));
         };
         if let Some(text) = notice {
-            let message = message::ActiveModel {
-                conversation_id: Set(id),
-                seq: Set(conversation.last_seq),
-                sender_kind: Set(SenderKind::System.as_str().to_owned()),
-                sender_id: Set(String::new()),
-                client_msg_id: Set(format!("system-{}", Uuid::now_v7())),
-                text: Set(text.to_owned()),
-                created_at: Set(now),
-                sender_name: Set(String::new()),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            let payload = Payload::MessageAppended(events::MessageAppended {
-                message: Some(convert::message(&message)),
-            });
-            self.enqueue(
-                &txn,
-                &self.subjects.conversation_message(&id.to_string()),
-                workspace_id,
-                payload,
-            )
-            .await?;
+            self.append_system(&txn, &conversation, text, now).await?;
         }
         // Once for the conversation's followers (visitor, routing), once for the agent who had it.
         for subject in [
@@ -763,29 +741,9 @@ impl Store {
                 txn.rollback().await?;
                 continue;
             };
-            let message = message::ActiveModel {
-                conversation_id: Set(id),
-                seq: Set(conversation.last_seq),
-                sender_kind: Set(SenderKind::System.as_str().to_owned()),
-                sender_id: Set(String::new()),
-                client_msg_id: Set(format!("system-{}", Uuid::now_v7())),
-                text: Set(INACTIVE_NOTICE.to_owned()),
-                created_at: Set(now),
-                sender_name: Set(String::new()),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
+            self.append_system(&txn, &conversation, INACTIVE_NOTICE, now)
+                .await?;
             let workspace_id = conversation.workspace_id;
-            self.enqueue(
-                &txn,
-                &self.subjects.conversation_message(&id.to_string()),
-                workspace_id,
-                Payload::MessageAppended(events::MessageAppended {
-                    message: Some(convert::message(&message)),
-                }),
-            )
-            .await?;
             self.enqueue(
                 &txn,
                 &self.subjects.conversation_lifecycle(&id.to_string()),
@@ -943,6 +901,41 @@ impl Store {
         let has_more = messages.len() as u64 > limit;
         messages.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok((messages, has_more))
+    }
+
+    /// Stores a system message at `conversation.last_seq` (the caller has just taken that seq
+    /// with the conversation row locked) and records `MessageAppended`, inside `txn`.
+    async fn append_system(
+        &self,
+        txn: &DatabaseTransaction,
+        conversation: &conversation::Model,
+        text: &str,
+        now: chrono::DateTime<Utc>,
+    ) -> HistoryResult<()> {
+        let message = message::ActiveModel {
+            conversation_id: Set(conversation.id),
+            seq: Set(conversation.last_seq),
+            sender_kind: Set(SenderKind::System.as_str().to_owned()),
+            sender_id: Set(String::new()),
+            client_msg_id: Set(format!("system-{}", Uuid::now_v7())),
+            text: Set(text.to_owned()),
+            created_at: Set(now),
+            sender_name: Set(String::new()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        self.enqueue(
+            txn,
+            &self
+                .subjects
+                .conversation_message(&conversation.id.to_string()),
+            conversation.workspace_id,
+            Payload::MessageAppended(events::MessageAppended {
+                message: Some(convert::message(&message)),
+            }),
+        )
+        .await
     }
 
     async fn enqueue(

@@ -17,6 +17,7 @@ pub mod service;
 pub mod shutdown;
 pub mod subjects;
 pub mod telemetry;
+pub mod validate;
 
 #[cfg(feature = "testing")]
 pub mod testing;

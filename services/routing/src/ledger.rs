@@ -17,8 +17,8 @@ use crate::db::entity::{agent_load, assignment, drain_lease, queue_entry, rotati
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -109,27 +109,13 @@ pub async fn reserve(
         txn.rollback().await?;
         return Ok(Reservation::NotQueued);
     }
-    let reserved = agent_load::Entity::update_many()
-        .col_expr(
-            agent_load::Column::OpenCount,
-            Expr::col(agent_load::Column::OpenCount).add(1),
-        )
-        .filter(agent_load::Column::AgentId.eq(agent_id))
-        .filter(agent_load::Column::OpenCount.lt(i64::from(max_concurrent)))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    if reserved == 0 {
+    if !take_capacity(&txn, agent_id, max_concurrent).await? {
         txn.rollback().await?;
         return Ok(Reservation::AgentFull);
     }
     // Taken after the agent row is locked: see the module comment.
     let now = Utc::now();
-    agent_load::Entity::update_many()
-        .col_expr(agent_load::Column::LastAssignedAt, Expr::value(now))
-        .filter(agent_load::Column::AgentId.eq(agent_id))
-        .exec(&txn)
-        .await?;
+    stamp(&txn, agent_id, agent_load::Column::LastAssignedAt, now).await?;
     let assignment = assignment::ActiveModel {
         id: Set(Uuid::now_v7()),
         conversation_id: Set(entry.conversation_id),
@@ -185,31 +171,11 @@ pub async fn end(
         txn.commit().await?;
         return Ok(None);
     };
-    agent_load::Entity::update_many()
-        .col_expr(
-            agent_load::Column::OpenCount,
-            Expr::col(agent_load::Column::OpenCount).sub(1),
-        )
-        .filter(agent_load::Column::AgentId.eq(open.agent_id))
-        .filter(agent_load::Column::OpenCount.gt(0))
-        .exec(&txn)
-        .await?;
+    give_capacity(&txn, open.agent_id).await?;
     // Taken after the agent row is locked: see the module comment.
     let now = Utc::now();
-    agent_load::Entity::update_many()
-        .col_expr(agent_load::Column::LastReleasedAt, Expr::value(now))
-        .filter(agent_load::Column::AgentId.eq(open.agent_id))
-        .exec(&txn)
-        .await?;
-    let ended = assignment::Entity::update_many()
-        .col_expr(assignment::Column::EndedAt, Expr::value(now))
-        .col_expr(assignment::Column::EndReason, Expr::value(reason))
-        .filter(assignment::Column::Id.eq(open.id))
-        .filter(assignment::Column::EndedAt.is_null())
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    if ended == 0 {
+    stamp(&txn, open.agent_id, agent_load::Column::LastReleasedAt, now).await?;
+    if !end_open(&txn, open.id, reason, now).await? {
         // Someone else ended it between our read and our update; their decrement counts.
         txn.rollback().await?;
         return Ok(None);
@@ -246,26 +212,10 @@ pub async fn requeue(
         txn.commit().await?;
         return Ok(None);
     };
-    agent_load::Entity::update_many()
-        .col_expr(
-            agent_load::Column::OpenCount,
-            Expr::col(agent_load::Column::OpenCount).sub(1),
-        )
-        .filter(agent_load::Column::AgentId.eq(previous_agent_id))
-        .filter(agent_load::Column::OpenCount.gt(0))
-        .exec(&txn)
-        .await?;
+    give_capacity(&txn, previous_agent_id).await?;
     // Taken after the agent row is locked: see the module comment.
     let now = Utc::now();
-    let ended = assignment::Entity::update_many()
-        .col_expr(assignment::Column::EndedAt, Expr::value(now))
-        .col_expr(assignment::Column::EndReason, Expr::value(reason))
-        .filter(assignment::Column::Id.eq(open.id))
-        .filter(assignment::Column::EndedAt.is_null())
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    if ended == 0 {
+    if !end_open(&txn, open.id, reason, now).await? {
         txn.rollback().await?;
         return Ok(None);
     }
@@ -329,56 +279,22 @@ pub async fn transfer(
     order.sort();
     for agent_id in order {
         if agent_id == to {
-            let reserved = agent_load::Entity::update_many()
-                .col_expr(
-                    agent_load::Column::OpenCount,
-                    Expr::col(agent_load::Column::OpenCount).add(1),
-                )
-                .filter(agent_load::Column::AgentId.eq(to))
-                .filter(agent_load::Column::OpenCount.lt(i64::from(max_concurrent)))
-                .exec(&txn)
-                .await?
-                .rows_affected;
-            if reserved == 0 {
+            if !take_capacity(&txn, to, max_concurrent).await? {
                 txn.rollback().await?;
                 return Ok(Transfer::AgentFull);
             }
         } else {
-            agent_load::Entity::update_many()
-                .col_expr(
-                    agent_load::Column::OpenCount,
-                    Expr::col(agent_load::Column::OpenCount).sub(1),
-                )
-                .filter(agent_load::Column::AgentId.eq(from))
-                .filter(agent_load::Column::OpenCount.gt(0))
-                .exec(&txn)
-                .await?;
+            give_capacity(&txn, from).await?;
         }
     }
     // Taken after both agent rows are locked: see the module comment.
     let now = Utc::now();
-    let ended = assignment::Entity::update_many()
-        .col_expr(assignment::Column::EndedAt, Expr::value(now))
-        .col_expr(assignment::Column::EndReason, Expr::value("transferred"))
-        .filter(assignment::Column::Id.eq(open.id))
-        .filter(assignment::Column::EndedAt.is_null())
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    if ended == 0 {
+    if !end_open(&txn, open.id, "transferred", now).await? {
         txn.rollback().await?;
         return Ok(Transfer::NotHeld);
     }
-    for (agent_id, column) in [
-        (to, agent_load::Column::LastAssignedAt),
-        (from, agent_load::Column::LastReleasedAt),
-    ] {
-        agent_load::Entity::update_many()
-            .col_expr(column, Expr::value(now))
-            .filter(agent_load::Column::AgentId.eq(agent_id))
-            .exec(&txn)
-            .await?;
-    }
+    stamp(&txn, to, agent_load::Column::LastAssignedAt, now).await?;
+    stamp(&txn, from, agent_load::Column::LastReleasedAt, now).await?;
     let assignment = assignment::ActiveModel {
         id: Set(Uuid::now_v7()),
         conversation_id: Set(conversation_id),
@@ -399,6 +315,73 @@ pub async fn transfer(
     .await?;
     txn.commit().await?;
     Ok(Transfer::Done(Box::new(assignment)))
+}
+
+/// Takes one unit of an agent's capacity if it has fewer than `max_concurrent` open
+/// assignments; `false` when it is full. Locks the agent's row until `txn` ends.
+async fn take_capacity(
+    txn: &DatabaseTransaction,
+    agent_id: Uuid,
+    max_concurrent: u32,
+) -> RoutingResult<bool> {
+    let taken = agent_load::Entity::update_many()
+        .col_expr(
+            agent_load::Column::OpenCount,
+            Expr::col(agent_load::Column::OpenCount).add(1),
+        )
+        .filter(agent_load::Column::AgentId.eq(agent_id))
+        .filter(agent_load::Column::OpenCount.lt(i64::from(max_concurrent)))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    Ok(taken == 1)
+}
+
+/// Gives one unit of an agent's capacity back (never below zero). Locks the agent's row.
+async fn give_capacity(txn: &DatabaseTransaction, agent_id: Uuid) -> RoutingResult<()> {
+    agent_load::Entity::update_many()
+        .col_expr(
+            agent_load::Column::OpenCount,
+            Expr::col(agent_load::Column::OpenCount).sub(1),
+        )
+        .filter(agent_load::Column::AgentId.eq(agent_id))
+        .filter(agent_load::Column::OpenCount.gt(0))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Records `now` in one of an agent's activity columns (last assigned or released).
+async fn stamp(
+    txn: &DatabaseTransaction,
+    agent_id: Uuid,
+    column: agent_load::Column,
+    now: DateTime<Utc>,
+) -> RoutingResult<()> {
+    agent_load::Entity::update_many()
+        .col_expr(column, Expr::value(now))
+        .filter(agent_load::Column::AgentId.eq(agent_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Ends an open assignment; `false` when someone else ended it first.
+async fn end_open(
+    txn: &DatabaseTransaction,
+    assignment_id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> RoutingResult<bool> {
+    let ended = assignment::Entity::update_many()
+        .col_expr(assignment::Column::EndedAt, Expr::value(now))
+        .col_expr(assignment::Column::EndReason, Expr::value(reason))
+        .filter(assignment::Column::Id.eq(assignment_id))
+        .filter(assignment::Column::EndedAt.is_null())
+        .exec(txn)
+        .await?
+        .rows_affected;
+    Ok(ended == 1)
 }
 
 /// Marks an assignment as recorded by conversation-history.
