@@ -202,3 +202,84 @@ async fn one_trace_covers_a_claim_across_services_and_the_event_bus_embedded() {
 async fn one_trace_covers_a_claim_across_services_and_nats_on_postgres() {
     one_trace_covers_a_claim(Backend::Distributed).await;
 }
+
+#[tokio::test]
+async fn transfers_to_another_workspace_or_a_disabled_agent_are_refused_and_change_nothing() {
+    let system = spawn(Backend::Distributed).await;
+    let (workspace_id, agents) = away_agents(&system, &[3, 3]).await;
+    let id = system.open(&workspace_id, None, None).await;
+    system.wait_queued(&workspace_id, &id).await;
+    claim(&system, 0, &workspace_id, &id, &agents[0])
+        .await
+        .expect("claim");
+    let other_workspace = system.workspace().await;
+    let foreign_department = system
+        .department(
+            &other_workspace,
+            agent_pb::RoutingStrategy::LeastLoaded,
+            0,
+            &[],
+        )
+        .await;
+    let foreign_agent = system.agent(&other_workspace, 3, &[], &[]).await;
+    system
+        .agents
+        .clone()
+        .update_agent(agent_pb::UpdateAgentRequest {
+            workspace_id: workspace_id.clone(),
+            agent_id: agents[1].clone(),
+            disabled: Some(true),
+            ..Default::default()
+        })
+        .await
+        .expect("disable");
+    let transfer = |to_agent: Option<&str>, to_department: Option<&str>| {
+        let mut routing = system.routing.clone();
+        let request = pb::TransferConversationRequest {
+            workspace_id: workspace_id.clone(),
+            conversation_id: id.clone(),
+            from_agent_id: agents[0].clone(),
+            from_agent_name: "Sam".into(),
+            to_agent_id: to_agent.map(str::to_owned),
+            to_department_id: to_department.map(str::to_owned),
+            note: Some("should not be stored".into()),
+        };
+        async move { routing.transfer_conversation(request).await }
+    };
+    for (to_agent, to_department, code) in [
+        (
+            None,
+            Some(foreign_department.as_str()),
+            tonic::Code::NotFound,
+        ),
+        (Some(foreign_agent.as_str()), None, tonic::Code::NotFound),
+        (
+            Some(agents[1].as_str()),
+            None,
+            tonic::Code::FailedPrecondition,
+        ),
+    ] {
+        let refused = transfer(to_agent, to_department)
+            .await
+            .expect_err("refused");
+        assert_eq!(refused.code(), code, "{to_agent:?} {to_department:?}");
+    }
+    let conversation = system.conversation(&workspace_id, &id).await;
+    assert_eq!(conversation.assigned_agent_id.as_ref(), Some(&agents[0]));
+    assert_eq!(conversation.department_id, None);
+    let held = system.open_assignments(&workspace_id).await;
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].agent_id, agents[0]);
+    let notes = system
+        .history
+        .clone()
+        .list_notes(history_pb::ListNotesRequest {
+            workspace_id: workspace_id.clone(),
+            conversation_id: id.clone(),
+        })
+        .await
+        .expect("notes")
+        .into_inner()
+        .notes;
+    assert!(notes.is_empty(), "a refused transfer leaves no note");
+}
