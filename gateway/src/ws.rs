@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 /// How long one frame may take to reach a client before it counts as a slow consumer.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -138,10 +139,13 @@ pub async fn visitor_socket(
         .get(axum::http::header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
         .map(|agent| agent.chars().take(256).collect::<String>());
-    configure(upgrade, &gateway).on_upgrade(move |socket| async move {
-        let _counted = ConnectionGauge::new("visitor");
-        let (outbound, reader) = open(socket, &gateway);
-        session::visitor(gateway, outbound, reader, query, user_agent).await;
+    configure(upgrade, &gateway).on_upgrade(move |socket| {
+        async move {
+            let _counted = ConnectionGauge::new("visitor");
+            let (outbound, reader) = open(socket, &gateway);
+            session::visitor(gateway, outbound, reader, query, user_agent).await;
+        }
+        .instrument(connection_span("visitor"))
     })
 }
 
@@ -150,11 +154,26 @@ pub async fn agent_socket(
     upgrade: WebSocketUpgrade,
     State(gateway): State<Arc<Gateway>>,
 ) -> Response {
-    configure(upgrade, &gateway).on_upgrade(move |socket| async move {
-        let _counted = ConnectionGauge::new("agent");
-        let (outbound, reader) = open(socket, &gateway);
-        session::agent(gateway, outbound, reader).await;
+    configure(upgrade, &gateway).on_upgrade(move |socket| {
+        async move {
+            let _counted = ConnectionGauge::new("agent");
+            let (outbound, reader) = open(socket, &gateway);
+            session::agent(gateway, outbound, reader).await;
+        }
+        .instrument(connection_span("agent"))
     })
+}
+
+/// Returns the span of one socket's life: identification (its gRPC calls are children) and
+/// the end of the session. Each frame gets a trace of its own that links here.
+fn connection_span(kind: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        parent: None,
+        "ws.connection",
+        otel.name = %format!("ws {kind} connection"),
+        otel.kind = "server",
+        ws.kind = kind,
+    )
 }
 
 /// Counts an open socket in `switchboard_ws_connections{kind}` for as long as it lives.

@@ -397,6 +397,12 @@ let refilledAt = Date.now();
 let pumpTimer = null;
 
 /** Queues a frame for the open socket; false if there is none (it is re-sent later anyway). */
+/** Returns a W3C traceparent for a new trace that starts here (protocol v1's optional field). */
+function newTraceparent() {
+  const hex = (bytes) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+  return `00-${hex(16)}-${hex(8)}-01`;
+}
+
 function send(frame) {
   if (!socket || socket.readyState !== WebSocket.OPEN) return false;
   outbox.push(JSON.stringify(frame));
@@ -738,6 +744,7 @@ function onMessage(frame) {
   const existing = conversation.bySeq.get(key);
   if (existing) {
     existing.createdAt = createdAt;
+    if (frame.trace_id) existing.traceId = frame.trace_id;
     renderMessage(existing);
     return;
   }
@@ -749,6 +756,7 @@ function onMessage(frame) {
     message.state = 'sent';
     message.createdAt = createdAt;
     message.sender = sender;
+    if (frame.trace_id) message.traceId = frame.trace_id;
   } else {
     message = {
       conversationId: conversation.id,
@@ -757,6 +765,7 @@ function onMessage(frame) {
       sender,
       text: String(frame.text ?? ''),
       createdAt,
+      traceId: frame.trace_id || '',
       state: 'sent',
       own: sender.kind === 'agent' && sender.id === store.agent?.id,
       order: localOrder++,
@@ -797,6 +806,7 @@ function onAck(frame) {
     conversation.bySeq.set(frame.seq, message);
   }
   message.state = 'sent';
+  if (frame.trace_id) message.traceId = frame.trace_id;
   renderMessage(message);
   insertMessage(conversation, message);
   if (conversation.visitorRead) updateSeen(conversation);
@@ -1386,6 +1396,10 @@ function renderMessage(message) {
     parts.time.dateTime = message.createdAt.toISOString();
     parts.time.title = formatDateTime(message.createdAt);
   }
+  // The trace of the send (when the server records traces): hover the time, or look it up in
+  // Jaeger/Tempo by this id.
+  node.dataset.traceId = message.traceId || '';
+  if (message.traceId) parts.time.title += `\n${t('message.trace')} ${message.traceId}`;
   const seen = message.seen === true;
   parts.delivery.hidden = !message.own && !seen;
   parts.stateLabel.textContent = seen ? t('message.seen') : message.own ? t(`message.${message.state}`) : '';
@@ -1561,7 +1575,9 @@ function clearThreadNotice() {
 function transmit(message) {
   const conversation = store.conversations.get(message.conversationId);
   if (!socketReady() || !conversation || conversation.replaying) return; // sent after (re)connect
-  send({ type: 'message', client_msg_id: message.clientMsgId, conversation_id: message.conversationId, text: message.text });
+  // A retry keeps the first attempt's trace, so one message is one trace however often it is sent.
+  message.traceparent ??= newTraceparent();
+  send({ type: 'message', client_msg_id: message.clientMsgId, conversation_id: message.conversationId, text: message.text, traceparent: message.traceparent });
 }
 
 function resendPending(conversation) {

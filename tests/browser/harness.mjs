@@ -57,18 +57,20 @@ export async function api(server, method, path, body, token) {
 
 /** A running all-in-one Switchboard that can be killed and started again on the same data. */
 export class Switchboard {
-  constructor(dataDir, port) {
+  constructor(dataDir, port, env = {}) {
     this.dataDir = dataDir;
     this.port = port;
+    this.env = env;
     this.base = `http://127.0.0.1:${port}`;
     this.child = null;
   }
 
-  static async start() {
+  /** Starts a fresh server; `env` adds settings (e.g. `{ SWITCHBOARD_WS_REPLAY_LIMIT: '20' }`). */
+  static async start(env = {}) {
     if (!BINARY || !existsSync(BINARY)) {
       throw new Error(`SWITCHBOARD_BIN must name the built switchboard binary (got ${BINARY})`);
     }
-    const server = new Switchboard(mkdtempSync(join(tmpdir(), 'switchboard-browser-')), await freePort());
+    const server = new Switchboard(mkdtempSync(join(tmpdir(), 'switchboard-browser-')), await freePort(), env);
     await server.run();
     return server;
   }
@@ -85,6 +87,7 @@ export class Switchboard {
         // Local runs serve gateway/web/* from disk (edits show without a rebuild); CI leaves it
         // unset and tests the copies embedded in the binary.
         ...(process.env.SWITCHBOARD_WEB_DIR ? { SWITCHBOARD_WEB_DIR: process.env.SWITCHBOARD_WEB_DIR } : {}),
+        ...this.env,
       },
       stdio: ['ignore', 'ignore', process.env.TEST_LOG ? 'inherit' : 'ignore'],
     });

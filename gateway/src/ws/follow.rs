@@ -14,6 +14,7 @@ use crate::state::Gateway;
 use futures_util::StreamExt;
 use prost::Message as _;
 use std::sync::Arc;
+use switchboard_platform::bus::Event;
 use switchboard_proto::common::v1::SenderKind;
 use switchboard_proto::events::v1::{Envelope, QueuePosition, envelope::Payload};
 use switchboard_proto::history::v1 as history_pb;
@@ -149,8 +150,7 @@ async fn run(
                 }
                 if message.seq == last + 1 {
                     last = message.seq;
-                    record_delivery_latency(&message);
-                    follower.outbound.send(&view::message(&message));
+                    deliver_live(&follower, &message, &event);
                 } else if catch_up(&follower, conversation_id, &mut last)
                     .await
                     .is_err()
@@ -194,14 +194,16 @@ async fn run(
 /// Delivers every stored message after `last`; returns whether all were delivered (false when
 /// the replay limit stopped it).
 async fn catch_up(follower: &Follower, conversation_id: Uuid, last: &mut u64) -> Result<bool, ()> {
-    let limit = follower.gateway.config.replay_limit;
+    let limit = follower.gateway.config.replay_limit.max(1);
     let mut delivered = 0usize;
     loop {
+        // Never read past the limit: a replay stops after exactly `limit` messages.
+        let page_size = u32::try_from(limit - delivered).map_or(PAGE, |left| left.min(PAGE));
         let request = history_pb::ListMessagesRequest {
             workspace_id: follower.workspace_id.to_string(),
             conversation_id: conversation_id.to_string(),
             after_seq: *last,
-            page: Some(switchboard_proto::common::v1::PageRequest { limit: PAGE }),
+            page: Some(switchboard_proto::common::v1::PageRequest { limit: page_size }),
         };
         let page = match follower
             .gateway
@@ -240,6 +242,29 @@ async fn catch_up(follower: &Follower, conversation_id: Uuid, last: &mut u64) ->
             return Ok(false);
         }
     }
+}
+
+/// Queues a live message to the socket, in a span that continues the sender's trace (the
+/// event's `traceparent`, from the outbox that published it).
+fn deliver_live(follower: &Follower, message: &history_pb::Message, event: &Event) {
+    let span = tracing::info_span!(
+        "ws.deliver",
+        otel.kind = "consumer",
+        messaging.system = "nats",
+        messaging.destination.name = %event.subject,
+        conversation_id = %message.conversation_id,
+        seq = message.seq,
+    );
+    let mut frame = view::message(message);
+    if let Some(traceparent) = &event.trace_parent {
+        switchboard_platform::trace::continue_trace(&span, traceparent);
+        if let ServerFrame::Message { trace_id, .. } = &mut frame {
+            *trace_id = view::trace_id_of(traceparent);
+        }
+    }
+    let _entered = span.enter();
+    record_delivery_latency(message);
+    follower.outbound.send(&frame);
 }
 
 /// Records commit → socket queue latency of a live message.

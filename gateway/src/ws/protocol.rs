@@ -175,12 +175,35 @@ pub struct FrameError {
 
 /// Parses a text frame.
 pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
-    let value: Value = serde_json::from_str(text).map_err(|_| FrameError {
-        code: ErrorCode::InvalidJson,
-        message: "frame is not valid JSON".into(),
-        client_msg_id: None,
-    })?;
-    let client_msg_id = value
+    parse_traced(text).frame
+}
+
+/// A client frame as read, with the W3C trace context it may carry.
+#[derive(Debug)]
+pub struct Parsed {
+    pub frame: Result<ClientFrame, FrameError>,
+    /// The frame's optional `traceparent` (any frame type may carry one): the browser's span
+    /// this frame continues. A malformed value is dropped, as W3C asks, so the frame starts a
+    /// new trace instead.
+    pub traceparent: Option<String>,
+}
+
+/// Parses a client frame and its optional `traceparent`; see [`parse`].
+pub fn parse_traced(text: &str) -> Parsed {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(_) => {
+            return Parsed {
+                frame: Err(FrameError {
+                    code: ErrorCode::InvalidJson,
+                    message: "frame is not valid JSON".into(),
+                    client_msg_id: None,
+                }),
+                traceparent: None,
+            };
+        }
+    };
+    let client_msg_id: Option<String> = value
         .get("client_msg_id")
         .and_then(Value::as_str)
         .map(|id| id.chars().take(64).collect());
@@ -189,20 +212,37 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         message,
         client_msg_id: client_msg_id.clone(),
     };
-    let Some(kind) = value.get("type").and_then(Value::as_str) else {
-        return Err(fail(
+    let traceparent = match value.get("traceparent") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(traceparent)) => {
+            Ok(switchboard_platform::trace::is_traceparent(traceparent)
+                .then(|| traceparent.clone()))
+        }
+        Some(_) => Err(fail(
+            ErrorCode::InvalidFrame,
+            "traceparent must be a string".into(),
+        )),
+    };
+    let checked = match (value.get("type").and_then(Value::as_str), &traceparent) {
+        (_, Err(error)) => Err(error.clone()),
+        (None, _) => Err(fail(
             ErrorCode::InvalidFrame,
             "frame must be an object with a string \"type\"".into(),
-        ));
-    };
-    if !KNOWN_TYPES.contains(&kind) {
-        return Err(fail(
+        )),
+        (Some(kind), _) if !KNOWN_TYPES.contains(&kind) => Err(fail(
             ErrorCode::UnknownType,
             format!("unknown frame type {:?}", truncate(kind)),
-        ));
+        )),
+        (Some(_), _) => Ok(()),
+    };
+    let frame = checked.and_then(|()| {
+        serde_json::from_value(value)
+            .map_err(|error| fail(ErrorCode::InvalidFrame, error.to_string()))
+    });
+    Parsed {
+        frame,
+        traceparent: traceparent.ok().flatten(),
     }
-    serde_json::from_value(value.clone())
-        .map_err(|error| fail(ErrorCode::InvalidFrame, error.to_string()))
 }
 
 fn truncate(text: &str) -> String {
@@ -303,6 +343,8 @@ pub enum ServerFrame {
         conversation_id: String,
         seq: u64,
         duplicate: bool,
+        /// Trace of the send (32 hex digits) when the gateway records traces, else null.
+        trace_id: Option<String>,
     },
     /// A message of a conversation, in `seq` order without gaps.
     Message {
@@ -313,6 +355,9 @@ pub enum ServerFrame {
         text: String,
         /// RFC 3339.
         created_at: String,
+        /// Trace of the send when this frame was delivered live and traces are recorded; null
+        /// in replays.
+        trace_id: Option<String>,
     },
     /// Agents: a conversation was assigned to you.
     Assigned { conversation: ConversationView },
@@ -425,6 +470,26 @@ mod tests {
             parse(r#"{"type":"typing","conversation_id":"c","state":true}"#),
             Ok(ClientFrame::Typing { state: true, .. })
         ));
+    }
+
+    #[test]
+    fn any_frame_may_carry_a_traceparent_and_a_malformed_one_is_dropped() {
+        let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let parsed = parse_traced(&format!(r#"{{"type":"ping","traceparent":"{valid}"}}"#));
+        assert_eq!(parsed.frame, Ok(ClientFrame::Ping));
+        assert_eq!(parsed.traceparent.as_deref(), Some(valid));
+
+        let malformed = parse_traced(r#"{"type":"ping","traceparent":"00-zz-01"}"#);
+        assert_eq!(malformed.frame, Ok(ClientFrame::Ping));
+        assert_eq!(malformed.traceparent, None);
+
+        let wrong_type =
+            parse_traced(r#"{"type":"message","client_msg_id":"m1","text":"hi","traceparent":7}"#);
+        let error = wrong_type
+            .frame
+            .expect_err("a traceparent must be a string");
+        assert_eq!(error.code, ErrorCode::InvalidFrame);
+        assert_eq!(error.client_msg_id.as_deref(), Some("m1"));
     }
 
     #[test]

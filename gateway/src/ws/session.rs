@@ -13,6 +13,7 @@ use prost::Message as _;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use switchboard_platform::trace::SpanLink;
 use switchboard_proto::agent::v1 as agent_pb;
 use switchboard_proto::common::v1::{ConversationStatus, SenderKind};
 use switchboard_proto::events::v1::{Envelope, envelope::Payload};
@@ -20,6 +21,7 @@ use switchboard_proto::history::v1 as history_pb;
 use switchboard_proto::routing::v1 as routing_pb;
 use tokio::task::JoinHandle;
 use tonic::Code;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 /// Who is on the other end.
@@ -44,6 +46,8 @@ struct Session {
     open_conversation: Option<Uuid>,
     /// Visitors: the department new conversations go to.
     department_id: Option<Uuid>,
+    /// The connection's span, which each frame's span links to.
+    connection_span: Option<SpanLink>,
 }
 
 /// Runs a visitor socket.
@@ -575,6 +579,8 @@ fn replace_follow(follows: &Follows, id: Uuid, task: JoinHandle<()>) {
 }
 
 impl Session {
+    /// Creates the session of an identified client; call it inside the connection's span,
+    /// which every frame's span then links to.
     fn new(
         gateway: Arc<Gateway>,
         outbound: Outbound,
@@ -596,7 +602,32 @@ impl Session {
             limiter,
             open_conversation: None,
             department_id: None,
+            connection_span: SpanLink::of(&tracing::Span::current()),
         }
+    }
+
+    /// Returns the span one inbound frame is handled in: a new trace (or the browser's, when
+    /// the frame carries a `traceparent`), linked to the connection's span, so that a socket
+    /// open for hours is many short traces rather than one endless one.
+    fn frame_span(&self, kind: &'static str, traceparent: Option<&str>) -> tracing::Span {
+        let span = tracing::info_span!(
+            parent: None,
+            "ws.frame",
+            otel.name = %format!("ws {kind}"),
+            otel.kind = "server",
+            ws.frame.type = kind,
+            ws.connection.id = %self.connection_id,
+            workspace_id = %self.workspace_id,
+            trace_id = tracing::field::Empty,
+        );
+        if let Some(traceparent) = traceparent {
+            switchboard_platform::trace::continue_trace(&span, traceparent);
+        }
+        if let Some(connection) = &self.connection_span {
+            connection.add_to(&span);
+        }
+        switchboard_platform::trace::record_trace_id(&span);
+        span
     }
 
     fn follower(&self) -> Follower {
@@ -646,7 +677,10 @@ impl Session {
 
     async fn run(mut self, reader: &mut SplitStream<WebSocket>) {
         while let Inbound::Text(text) = next_text(reader, &self.outbound, &self.gateway).await {
-            let parsed = protocol::parse(&text);
+            let protocol::Parsed {
+                frame: parsed,
+                traceparent,
+            } = protocol::parse_traced(&text);
             if !self.limiter.allow(Instant::now()) {
                 // Name the dropped message so the client knows what to send again.
                 let client_msg_id = match &parsed {
@@ -664,7 +698,8 @@ impl Session {
             match parsed {
                 Ok(frame) => {
                     metrics::counter!("switchboard_ws_frames_received_total", "type" => frame.kind()).increment(1);
-                    self.handle(frame).await;
+                    let span = self.frame_span(frame.kind(), traceparent.as_deref());
+                    self.handle(frame).instrument(span).await;
                 }
                 Err(error) => self.fail(error.code, error.message, error.client_msg_id),
             }
@@ -931,6 +966,7 @@ impl Session {
                     conversation_id: conversation_id.to_string(),
                     seq,
                     duplicate: response.duplicate,
+                    trace_id: switchboard_platform::trace::trace_id(&tracing::Span::current()),
                 });
             }
             Err(status) => {

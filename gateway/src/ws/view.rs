@@ -79,7 +79,13 @@ pub fn message(message: &history_pb::Message) -> ServerFrame {
         },
         text: message.text.clone(),
         created_at: rfc3339(message.created_at.as_ref()),
+        trace_id: None,
     }
+}
+
+/// Returns the trace id (32 hex digits) a W3C `traceparent` names.
+pub fn trace_id_of(traceparent: &str) -> Option<String> {
+    switchboard_platform::trace::is_traceparent(traceparent).then(|| traceparent[3..35].to_owned())
 }
 
 /// Formats a protobuf timestamp as RFC 3339 with milliseconds (empty when absent).

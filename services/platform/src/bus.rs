@@ -39,7 +39,6 @@ pub struct Event {
 /// Returns the span a consumer handles `event` in: a child of the producer's trace when the
 /// event carries one.
 pub fn consume_span(event: &Event, durable: &str) -> tracing::Span {
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let span = tracing::info_span!(
         "nats.consume",
         otel.kind = "consumer",
@@ -49,13 +48,7 @@ pub fn consume_span(event: &Event, durable: &str) -> tracing::Span {
         durable = %durable,
     );
     if let Some(trace_parent) = &event.trace_parent {
-        let carrier: std::collections::HashMap<String, String> =
-            [("traceparent".to_owned(), trace_parent.clone())].into();
-        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-            propagator.extract(&carrier)
-        });
-        // Without an OpenTelemetry layer there is nothing to link.
-        let _ = span.set_parent(parent);
+        crate::trace::continue_trace(&span, trace_parent);
     }
     span
 }

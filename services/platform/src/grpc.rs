@@ -57,13 +57,7 @@ pub fn server_span(request: &http::Request<()>) -> tracing::Span {
     });
     // Without an OpenTelemetry layer (no exporter configured) there is nothing to link.
     let _ = span.set_parent(parent);
-    let trace_id = {
-        use opentelemetry::trace::TraceContextExt as _;
-        span.context().span().span_context().trace_id()
-    };
-    if trace_id != opentelemetry::trace::TraceId::INVALID {
-        span.record("trace_id", tracing::field::display(trace_id));
-    }
+    crate::trace::record_trace_id(&span);
     span
 }
 

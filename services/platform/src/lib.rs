@@ -1,6 +1,6 @@
 //! Plumbing shared by every Switchboard component, and nothing else.
 //!
-//! This crate owns how a process is configured ([`config`]), observed ([`telemetry`]) and stopped
+//! This crate owns how a process is configured ([`config`]), observed ([`telemetry`], [`trace`]) and stopped
 //! ([`shutdown`]); how gRPC servers and clients are built and how errors become `tonic::Status`
 //! ([`grpc`]); how databases are opened ([`db`]); how events travel ([`bus`], [`subjects`]) and how
 //! a committed database row becomes a published event ([`outbox`]). It deliberately holds no domain
@@ -17,6 +17,7 @@ pub mod service;
 pub mod shutdown;
 pub mod subjects;
 pub mod telemetry;
+pub mod trace;
 pub mod validate;
 
 #[cfg(feature = "testing")]

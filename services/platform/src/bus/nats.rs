@@ -202,23 +202,28 @@ impl EventBus for NatsBus {
             .flush()
             .await
             .map_err(|error| BusError::Unavailable(error.to_string()))?;
-        Ok(subscriber
-            .map(|message| Event {
-                msg_id: message
-                    .headers
-                    .as_ref()
-                    .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
-                    .map(|id| id.as_str().to_owned())
-                    .unwrap_or_default(),
-                subject: message.subject.to_string(),
-                payload: message.payload,
-                trace_parent: None,
-            })
-            .boxed())
+        Ok(subscriber.map(|message| event_of(&message)).boxed())
     }
 
     fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
+    }
+}
+
+/// Returns the bus event a NATS message carries: its id and trace context come from headers.
+fn event_of(message: &async_nats::Message) -> Event {
+    let header = |name: &str| {
+        message
+            .headers
+            .as_ref()
+            .and_then(|headers| headers.get(name))
+            .map(|value| value.as_str().to_owned())
+    };
+    Event {
+        subject: message.subject.to_string(),
+        msg_id: header(async_nats::header::NATS_MESSAGE_ID.as_ref()).unwrap_or_default(),
+        payload: message.payload.clone(),
+        trace_parent: header("traceparent"),
     }
 }
 
@@ -252,21 +257,7 @@ async fn run_consumer(
                 }
                 None => break,
             };
-            let event = Event {
-                subject: message.subject.to_string(),
-                msg_id: message
-                    .headers
-                    .as_ref()
-                    .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
-                    .map(|id| id.as_str().to_owned())
-                    .unwrap_or_default(),
-                payload: message.payload.clone(),
-                trace_parent: message
-                    .headers
-                    .as_ref()
-                    .and_then(|headers| headers.get("traceparent"))
-                    .map(|value| value.as_str().to_owned()),
-            };
+            let event = event_of(&message);
             let span = super::consume_span(&event, &spec.durable);
             let outcome = handler(event).instrument(span).await;
             let ack = match outcome {
