@@ -3,8 +3,9 @@
 #
 # On a fresh Debian machine it installs what is missing (postgresql, nats-server, chromium,
 # nodejs/npm; needs root or sudo), starts the servers when stopped, makes sure the test user can
-# log in over TCP, and then runs formatting, lints, the whole Rust test suite of the workspace and
-# the browser tests (playwright-core driving Debian's Chromium; no browser is ever downloaded).
+# log in over TCP, and then runs the deployment checks (scripts/check-deploy.sh), formatting,
+# lints, the whole Rust test suite of the workspace and the browser tests (playwright-core driving
+# Debian's Chromium; no browser is ever downloaded).
 # Nothing is skipped: a missing server or browser fails the run.
 #
 # Environment:
@@ -131,6 +132,8 @@ ensure_nginx
 
 log "docker-compose config"
 docker-compose config -q
+log "deploy checks (helm lint/render, rendered manifests, promtool, Grafana dashboard)"
+bash scripts/check-deploy.sh
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

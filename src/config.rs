@@ -99,10 +99,27 @@ impl Default for Settings {
     }
 }
 
+/// Returns where traces go: `SWITCHBOARD_OTLP_ENDPOINT` when set, else the standard
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`; nowhere when
+/// `OTEL_SDK_DISABLED=true`. Other `OTEL_*` variables (service name, resource attributes,
+/// sampler, exporter timeouts and headers) are read by the OpenTelemetry SDK itself.
+fn otlp_endpoint(own: Option<String>, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    if env("OTEL_SDK_DISABLED").is_some_and(|value| value.trim().eq_ignore_ascii_case("true")) {
+        return None;
+    }
+    own.or_else(|| env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        .or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"))
+}
+
 impl Settings {
     /// Loads defaults < `SWITCHBOARD_CONFIG` file < environment.
     pub(crate) fn load() -> Result<Self, String> {
-        switchboard_platform::config::load::<Self>().map_err(|error| error.to_string())
+        let mut settings =
+            switchboard_platform::config::load::<Self>().map_err(|error| error.to_string())?;
+        settings.otlp_endpoint = otlp_endpoint(settings.otlp_endpoint, |name| {
+            std::env::var(name).ok()
+        });
+        Ok(settings)
     }
 
     /// Checks the settings `command` needs; empty strings count as unset.
@@ -329,5 +346,44 @@ impl Settings {
             web_dir: self.web_dir.clone(),
             ..switchboard_gateway::Config::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::otlp_endpoint;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    }
+
+    #[test]
+    fn the_standard_otel_variables_name_the_trace_endpoint_unless_switchboard_s_own_does() {
+        let own = Some("http://mine:4317".to_owned());
+        let standard = [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")];
+        assert_eq!(otlp_endpoint(own.clone(), env(&standard)), own);
+        assert_eq!(
+            otlp_endpoint(None, env(&standard)).as_deref(),
+            Some("http://collector:4317")
+        );
+        let both = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:4317"),
+        ];
+        assert_eq!(
+            otlp_endpoint(None, env(&both)).as_deref(),
+            Some("http://traces:4317")
+        );
+        assert_eq!(otlp_endpoint(None, env(&[])), None);
+        let disabled = [
+            ("OTEL_SDK_DISABLED", "true"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+        ];
+        assert_eq!(otlp_endpoint(own, env(&disabled)), None);
     }
 }

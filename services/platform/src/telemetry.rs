@@ -3,8 +3,9 @@
 //! Installs a `tracing` subscriber (human-readable, or JSON for log collectors) filtered by
 //! `RUST_LOG`, on stderr (stdout is for what a person at the console must read), and the W3C
 //! trace-context propagator, so that context flows over gRPC metadata even when nothing is
-//! exported. With an OTLP endpoint (`SWITCHBOARD_OTLP_ENDPOINT`, gRPC, e.g.
-//! `http://otel-collector:4317`) spans are also exported in batches; the OpenTelemetry layer has
+//! exported. With an OTLP endpoint (`SWITCHBOARD_OTLP_ENDPOINT` or the standard
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`, gRPC, e.g. `http://otel-collector:4317`) spans are also exported
+//! in batches (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_TRACES_SAMPLER` apply); the OpenTelemetry layer has
 //! its own `INFO` filter so that `RUST_LOG=warn` does not break traces (see ../shared/STACK.md).
 //! gRPC server spans record their `trace_id`, so log lines inside them carry it.
 
@@ -45,13 +46,15 @@ fn otlp_provider(
         .with_tonic()
         .with_endpoint(endpoint)
         .build()?;
+    // The default resource reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES; our name is
+    // only the fallback.
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name(service_name.to_owned());
+    }
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_resource(
-            opentelemetry_sdk::Resource::builder()
-                .with_service_name(service_name.to_owned())
-                .build(),
-        )
+        .with_resource(resource.build())
         .build())
 }
 
