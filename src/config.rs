@@ -116,9 +116,8 @@ impl Settings {
     pub(crate) fn load() -> Result<Self, String> {
         let mut settings =
             switchboard_platform::config::load::<Self>().map_err(|error| error.to_string())?;
-        settings.otlp_endpoint = otlp_endpoint(settings.otlp_endpoint, |name| {
-            std::env::var(name).ok()
-        });
+        settings.otlp_endpoint =
+            otlp_endpoint(settings.otlp_endpoint, |name| std::env::var(name).ok());
         Ok(settings)
     }
 
