@@ -106,6 +106,18 @@ impl Distributed {
             started.push((Process::start(Switchboard::Gateway, &env), base.clone()));
             wait_healthy(&reqwest::Client::new(), &base).await;
         }
+        // agent-management serves before its bootstrap (which goes through its own gRPC API)
+        // has created the admin: wait until the admin can log in.
+        if let Some((_, base)) = started.first() {
+            let http = reqwest::Client::new();
+            wait_until(STARTUP, "the bootstrapped admin to log in", || async {
+                login(&http, base, ADMIN_EMAIL, ADMIN_PASSWORD)
+                    .await
+                    .status()
+                    .is_success()
+            })
+            .await;
+        }
         Self {
             gateways: started,
             services,
@@ -840,6 +852,81 @@ async fn metrics_count_a_chat_in_distributed_mode() {
     }
     let agents = scrape(&system.metrics[0]).await;
     assert!(metric(&agents, "switchboard_agent_status_changes_total") > 0.0);
+
+    // A resume is counted with its outcome.
+    chat.visitor
+        .send(json!({ "type": "resume", "conversation_id": chat.conversation_id, "after_seq": 0 }))
+        .await;
+    chat.visitor.expect("resumed").await;
+    let gateway = scrape(&format!("{}/metrics", system.base(0))).await;
+    assert!(
+        gateway.contains("switchboard_ws_resumes_total{outcome=\"recovered\"}"),
+        "resumes by outcome"
+    );
+
+    // With the only agent away, a second visitor's message waits in the queue: the sweep
+    // measures it per department, and agent-management counts agents by status.
+    chat.agent
+        .send(json!({ "type": "status", "status": "away" }))
+        .await;
+    // (A `status` frame from earlier in the chat may still be unread.)
+    while chat.agent.expect("status").await["status"] != "away" {}
+    let (mut waiting, _) = WsClient::visitor(&system.base(0), &chat.site_key, None).await;
+    let mut offline = message("w1", "Anyone there?", None);
+    offline["email"] = json!("waiting@example.com");
+    waiting.send(offline).await;
+    let waiting_conversation = waiting.expect("ack").await["conversation_id"]
+        .as_str()
+        .expect("conversation id")
+        .to_owned();
+    wait_until(
+        Duration::from_secs(20),
+        "the waiting conversation in the per-department queue gauges",
+        || async {
+            let routing = scrape(&system.metrics[2]).await;
+            metric(&routing, "switchboard_routing_department_queue_length") >= 1.0
+                && metric(&routing, "switchboard_routing_queue_length") >= 1.0
+                && routing.contains(
+                    "switchboard_routing_department_oldest_wait_seconds{department=\"none\"}",
+                )
+        },
+    )
+    .await;
+    wait_until(
+        Duration::from_secs(20),
+        "agents counted by status",
+        || async {
+            let agents = scrape(&system.metrics[0]).await;
+            agents.contains("switchboard_agents{status=\"away\"} 1")
+                && agents.contains("switchboard_agents{status=\"online\"} 0")
+        },
+    )
+    .await;
+    // The waiting visitor gives up: a conversation closed while queued counts as abandoned.
+    waiting
+        .send(json!({ "type": "close", "conversation_id": waiting_conversation }))
+        .await;
+    wait_until(
+        Duration::from_secs(20),
+        "the abandoned conversation counted",
+        || async {
+            let routing = scrape(&system.metrics[2]).await;
+            metric(&routing, "switchboard_routing_abandoned_total") >= 1.0
+                && metric(&routing, "switchboard_routing_department_queue_length") == 0.0
+        },
+    )
+    .await;
+    // Every durable consumer reports its backlog (0 once it has caught up).
+    wait_until(
+        Duration::from_secs(20),
+        "NATS consumer backlog gauges",
+        || async {
+            let routing = scrape(&system.metrics[2]).await;
+            routing.contains("switchboard_nats_consumer_pending{durable=")
+                && routing.contains("switchboard_nats_consumer_ack_pending{durable=")
+        },
+    )
+    .await;
     // The pool gauges are published by the health probe every 2 s.
     wait_until(Duration::from_secs(10), "database pool gauges", || async {
         metric(

@@ -69,7 +69,7 @@ pub async fn run(
 }
 
 /// Every `period` until `shutdown`: sets offline the agents whose sockets all went away more
-/// than `grace` ago (see [`store::Store::expire_presence`]).
+/// than `grace` ago (see [`store::Store::expire_presence`]), then measures the agent gauges.
 async fn expire_presence(
     store: Arc<store::Store>,
     grace: std::time::Duration,
@@ -84,5 +84,23 @@ async fn expire_presence(
         if let Err(error) = store.expire_presence(grace).await {
             tracing::warn!(%error, "cannot expire presence leases");
         }
+        record_agent_gauges(&store).await;
+    }
+}
+
+/// Sets `switchboard_agents{status}`: enabled agents per status, over every workspace. Every
+/// replica reports the same counts (dashboards take `max`).
+async fn record_agent_gauges(store: &store::Store) {
+    match store.count_agents_by_status().await {
+        Ok(counts) => {
+            for status in ["online", "away", "offline"] {
+                let agents = counts
+                    .iter()
+                    .find(|(counted, _)| counted == status)
+                    .map_or(0, |(_, agents)| *agents);
+                metrics::gauge!("switchboard_agents", "status" => status).set(agents as f64);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot count agents by status"),
     }
 }

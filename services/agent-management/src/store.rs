@@ -15,7 +15,7 @@ use prost::Message as _;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -711,6 +711,20 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// Returns how many enabled agents have each status (`online`, `away`, `offline`), over
+    /// every workspace, for the `switchboard_agents` gauge.
+    pub async fn count_agents_by_status(&self) -> AgentResult<Vec<(String, i64)>> {
+        Ok(agent::Entity::find()
+            .select_only()
+            .column(agent::Column::Status)
+            .column_as(agent::Column::Id.count(), "agents")
+            .filter(agent::Column::Disabled.eq(false))
+            .group_by(agent::Column::Status)
+            .into_tuple::<(String, i64)>()
+            .all(&self.db)
+            .await?)
     }
 
     /// Sets offline (reason "disconnected") every agent that has leases, all of them expired

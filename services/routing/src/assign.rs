@@ -139,6 +139,8 @@ pub struct Assigner {
     /// Last position published per waiting conversation (with its workspace), to publish
     /// changes only.
     published: Mutex<HashMap<Uuid, (Uuid, Position)>>,
+    /// Departments the queue gauges reported last.
+    gauges: crate::gauges::QueueGauges,
 }
 
 impl Assigner {
@@ -158,6 +160,7 @@ impl Assigner {
             subjects,
             instance: format!("routing-{}", Uuid::now_v7()),
             published: Mutex::new(HashMap::new()),
+            gauges: crate::gauges::QueueGauges::default(),
         }
     }
 
@@ -362,20 +365,7 @@ impl Assigner {
 
     /// Publishes the queue length and the longest wait, over every workspace.
     pub async fn record_queue_gauges(&self) -> RoutingResult<()> {
-        let length = queue_entry::Entity::find().count(&self.db).await?;
-        let oldest = queue_entry::Entity::find()
-            .order_by_asc(queue_entry::Column::EnqueuedAt)
-            .one(&self.db)
-            .await?
-            .map(|entry| {
-                (Utc::now() - entry.enqueued_at)
-                    .to_std()
-                    .unwrap_or_default()
-            })
-            .unwrap_or_default();
-        metrics::gauge!("switchboard_routing_queue_length").set(length as f64);
-        metrics::gauge!("switchboard_routing_oldest_wait_seconds").set(oldest.as_secs_f64());
-        Ok(())
+        self.gauges.record(&self.db).await
     }
 
     /// Assigns as many queued conversations of `workspace_id` as capacity allows, unless
@@ -548,7 +538,11 @@ impl Assigner {
         let waited = (assignment.assigned_at - assignment.waiting_since)
             .to_std()
             .unwrap_or_default();
-        metrics::histogram!("switchboard_routing_queue_wait_seconds").record(waited.as_secs_f64());
+        let department = assignment
+            .department_id
+            .map_or_else(|| "none".to_owned(), |id| id.to_string());
+        metrics::histogram!("switchboard_routing_queue_wait_seconds", "department" => department)
+            .record(waited.as_secs_f64());
         metrics::counter!("switchboard_routing_assignments_total", "origin" => assignment.origin.clone())
             .increment(1);
         tracing::info!(

@@ -159,9 +159,11 @@ pub async fn end(
     reason: &str,
 ) -> RoutingResult<Option<assignment::Model>> {
     let txn = db.begin().await?;
-    queue_entry::Entity::delete_by_id(conversation_id)
+    let dequeued = queue_entry::Entity::delete_by_id(conversation_id)
         .exec(&txn)
-        .await?;
+        .await?
+        .rows_affected
+        > 0;
     let Some(open) = assignment::Entity::find()
         .filter(assignment::Column::ConversationId.eq(conversation_id))
         .filter(assignment::Column::EndedAt.is_null())
@@ -169,6 +171,12 @@ pub async fn end(
         .await?
     else {
         txn.commit().await?;
+        if dequeued && reason == "closed" {
+            // Closed while still waiting: nobody answered before the visitor gave up (or the
+            // conversation was closed from the queue). Counted once: a redelivered event finds
+            // no entry left.
+            metrics::counter!("switchboard_routing_abandoned_total").increment(1);
+        }
         return Ok(None);
     };
     give_capacity(&txn, open.agent_id).await?;

@@ -16,6 +16,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod gauges;
 pub mod grpc;
 pub mod ledger;
 pub mod strategy;

@@ -185,6 +185,11 @@ impl EventBus for NatsBus {
             )
             .await
             .map_err(|error| BusError::Setup(error.to_string()))?;
+        tokio::spawn(watch_pending(
+            spec.durable.clone(),
+            consumer.clone(),
+            shutdown.clone(),
+        ));
         Ok(tokio::spawn(run_consumer(
             spec, consumer, handler, shutdown,
         )))
@@ -207,6 +212,34 @@ impl EventBus for NatsBus {
 
     fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
+    }
+}
+
+/// How often a consumer's backlog is measured.
+const PENDING_PERIOD: Duration = Duration::from_secs(5);
+
+/// Every [`PENDING_PERIOD`] until `shutdown`: sets `switchboard_nats_consumer_pending` (stored
+/// events the durable consumer has not been given yet) and `…_ack_pending` (given, not yet
+/// acknowledged) from the server's consumer info. Growing values mean the consumer falls behind.
+async fn watch_pending(
+    durable: String,
+    consumer: consumer::PullConsumer,
+    shutdown: CancellationToken,
+) {
+    loop {
+        match consumer.get_info().await {
+            Ok(info) => {
+                metrics::gauge!("switchboard_nats_consumer_pending", "durable" => durable.clone())
+                    .set(info.num_pending as f64);
+                metrics::gauge!("switchboard_nats_consumer_ack_pending", "durable" => durable.clone())
+                    .set(info.num_ack_pending as f64);
+            }
+            Err(error) => tracing::debug!(%durable, %error, "cannot read consumer info"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(PENDING_PERIOD) => {}
+        }
     }
 }
 
