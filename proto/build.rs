@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "switchboard/history/v1/history.proto",
         "switchboard/routing/v1/routing.proto",
         "switchboard/events/v1/events.proto",
+        "switchboard/integrations/v1/integrations.proto",
     ];
     let well_known = protoc_bin_vendored::include_path()?;
     let includes = [PathBuf::from("."), well_known];

@@ -25,6 +25,8 @@ pub(crate) enum Command {
     History,
     /// The agent-management service (PostgreSQL + NATS).
     Agents,
+    /// The integrations service: webhooks (PostgreSQL + NATS).
+    Integrations,
     /// Apply every service's database migrations and exit.
     Migrate,
 }

@@ -59,7 +59,7 @@ pub(crate) async fn run(
     });
     match command {
         Command::AllInOne => all_in_one(settings, shutdown).await,
-        Command::Agents | Command::History | Command::Routing => {
+        Command::Agents | Command::History | Command::Routing | Command::Integrations => {
             service(command, settings, shutdown).await
         }
         Command::Gateway => gateway(settings, shutdown).await,
@@ -182,11 +182,11 @@ async fn nats_bus(settings: &Settings, url: &str) -> Result<SharedBus, CommandEr
     Ok(Arc::new(NatsBus::connect(&nats).await?))
 }
 
-/// Database URLs of agents, history and routing: the configured one for all, or one SQLite file
-/// each in the data directory.
-fn database_urls(settings: &Settings) -> Result<[String; 3], CommandError> {
+/// Database URLs of agents, history, routing and integrations: the configured one for all, or
+/// one SQLite file each in the data directory.
+fn database_urls(settings: &Settings) -> Result<[String; 4], CommandError> {
     if let Some(url) = &settings.database_url {
-        return Ok([url.clone(), url.clone(), url.clone()]);
+        return Ok([url.clone(), url.clone(), url.clone(), url.clone()]);
     }
     std::fs::create_dir_all(&settings.data_dir).map_err(|source| CommandError::DataDir {
         path: settings.data_dir.display().to_string(),
@@ -194,11 +194,16 @@ fn database_urls(settings: &Settings) -> Result<[String; 3], CommandError> {
     })?;
     let file =
         |name: &str| switchboard_platform::db::sqlite_file_url(&settings.data_dir.join(name));
-    Ok([file("agents.db"), file("history.db"), file("routing.db")])
+    Ok([
+        file("agents.db"),
+        file("history.db"),
+        file("routing.db"),
+        file("integrations.db"),
+    ])
 }
 
 async fn all_in_one(settings: Settings, shutdown: CancellationToken) -> Result<(), CommandError> {
-    let [agents_db, history_db, routing_db] = database_urls(&settings)?;
+    let [agents_db, history_db, routing_db, integrations_db] = database_urls(&settings)?;
     let bus: SharedBus = match &settings.nats_url {
         Some(url) => nats_bus(&settings, url).await?,
         None => Arc::new(MemoryBus::new()),
@@ -207,7 +212,9 @@ async fn all_in_one(settings: Settings, shutdown: CancellationToken) -> Result<(
     let agents_listener = bind("127.0.0.1:0").await?;
     let history_listener = bind("127.0.0.1:0").await?;
     let routing_listener = bind("127.0.0.1:0").await?;
+    let integrations_listener = bind("127.0.0.1:0").await?;
     let (agents_addr, agents_url) = local_url(&agents_listener)?;
+    let (integrations_addr, integrations_url) = local_url(&integrations_listener)?;
     let (history_addr, history_url) = local_url(&history_listener)?;
     let (routing_addr, routing_url) = local_url(&routing_listener)?;
     let mut supervisor = Supervisor::new(shutdown.clone());
@@ -218,6 +225,20 @@ async fn all_in_one(settings: Settings, shutdown: CancellationToken) -> Result<(
         switchboard_routing::run(routing, routing_listener, bus.clone(), shutdown.clone()),
     );
     supervisor.until_serving("routing", routing_addr).await?;
+    // Integrations' consumer too (the in-process bus delivers only to registered consumers).
+    let integrations = settings.integrations(integrations_db);
+    supervisor.spawn(
+        "integrations",
+        switchboard_integrations::run(
+            integrations,
+            integrations_listener,
+            bus.clone(),
+            shutdown.clone(),
+        ),
+    );
+    supervisor
+        .until_serving("integrations", integrations_addr)
+        .await?;
     let agents = settings.agents(agents_db);
     supervisor.spawn(
         "agent-management",
@@ -243,7 +264,7 @@ async fn all_in_one(settings: Settings, shutdown: CancellationToken) -> Result<(
         .await
         .map_err(|status| CommandError::Bootstrap(status.message().to_owned()))?;
     let (http_addr, public_url) = local_url(&http)?;
-    let gateway = settings.gateway(agents_url, history_url, routing_url);
+    let gateway = settings.gateway(agents_url, history_url, routing_url, integrations_url);
     supervisor.spawn(
         "gateway",
         switchboard_gateway::run(gateway, http, bus, shutdown.clone()),
@@ -300,6 +321,13 @@ async fn service(
                 switchboard_conversation_history::run(config, listener, bus, shutdown),
             );
         }
+        Command::Integrations => {
+            let config = settings.integrations(database_url);
+            supervisor.spawn(
+                "integrations",
+                switchboard_integrations::run(config, listener, bus, shutdown),
+            );
+        }
         _ => {
             let config = settings.routing(
                 database_url,
@@ -325,6 +353,7 @@ async fn gateway(settings: Settings, shutdown: CancellationToken) -> Result<(), 
         settings.agents_url.clone(),
         settings.history_url.clone(),
         settings.routing_url.clone(),
+        settings.integrations_url.clone(),
     );
     let mut supervisor = Supervisor::new(shutdown.clone());
     supervisor.spawn(
@@ -335,13 +364,15 @@ async fn gateway(settings: Settings, shutdown: CancellationToken) -> Result<(), 
 }
 
 async fn migrate(settings: Settings) -> Result<(), CommandError> {
-    let [agents_db, history_db, routing_db] = database_urls(&settings)?;
+    let [agents_db, history_db, routing_db, integrations_db] = database_urls(&settings)?;
     let agents = switchboard_platform::db::connect(&agents_db).await?;
     switchboard_agent_management::db::migrate(&agents).await?;
     let history = switchboard_platform::db::connect(&history_db).await?;
     switchboard_conversation_history::db::migrate(&history).await?;
     let routing = switchboard_platform::db::connect(&routing_db).await?;
     switchboard_routing::db::migrate(&routing).await?;
+    let integrations = switchboard_platform::db::connect(&integrations_db).await?;
+    switchboard_integrations::db::migrate(&integrations).await?;
     println!("migrations applied");
     Ok(())
 }

@@ -32,6 +32,7 @@ pub(crate) struct Settings {
     pub(crate) agents_url: String,
     pub(crate) history_url: String,
     pub(crate) routing_url: String,
+    pub(crate) integrations_url: String,
     /// First admin, created when the database has no workspace yet.
     pub(crate) bootstrap_email: Option<String>,
     pub(crate) bootstrap_password: Option<SecretString>,
@@ -61,6 +62,12 @@ pub(crate) struct Settings {
     /// Serve the web pages from this directory instead of the copies built into the binary
     /// (front-end work without rebuilding; point it at `gateway/web`).
     pub(crate) web_dir: Option<PathBuf>,
+    /// Attempts of one webhook delivery before it is dead-lettered.
+    pub(crate) webhook_max_attempts: u32,
+    /// Wait before a webhook's first retry (doubling each time), in milliseconds.
+    pub(crate) webhook_retry_base_ms: u64,
+    /// How long a webhook receiver may take to answer, in milliseconds.
+    pub(crate) webhook_timeout_ms: u64,
 }
 
 impl Default for Settings {
@@ -76,6 +83,7 @@ impl Default for Settings {
             agents_url: "http://127.0.0.1:50051".to_owned(),
             history_url: "http://127.0.0.1:50052".to_owned(),
             routing_url: "http://127.0.0.1:50053".to_owned(),
+            integrations_url: "http://127.0.0.1:50054".to_owned(),
             bootstrap_email: None,
             bootstrap_password: None,
             bootstrap_workspace: "My workspace".to_owned(),
@@ -95,6 +103,9 @@ impl Default for Settings {
             ws_heartbeat_secs: 20,
             ws_replay_limit: 10_000,
             web_dir: None,
+            webhook_max_attempts: 12,
+            webhook_retry_base_ms: 1_000,
+            webhook_timeout_ms: 10_000,
         }
     }
 }
@@ -164,6 +175,13 @@ impl Settings {
         if self.ws_max_frame_bytes < self.max_text_bytes + 1024 {
             return Err("SWITCHBOARD_WS_MAX_FRAME_BYTES must exceed SWITCHBOARD_MAX_TEXT_BYTES by at least 1024".to_owned());
         }
+        if self.webhook_max_attempts == 0
+            || self.webhook_max_attempts > 50
+            || self.webhook_retry_base_ms == 0
+            || self.webhook_timeout_ms == 0
+        {
+            return Err("SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS must be 1-50 and SWITCHBOARD_WEBHOOK_RETRY_BASE_MS / SWITCHBOARD_WEBHOOK_TIMEOUT_MS positive".to_owned());
+        }
         if self.ws_outbound_queue == 0
             || self.ws_frames_per_second == 0
             || self.ws_max_connections_per_visitor == 0
@@ -209,7 +227,7 @@ impl Settings {
                     );
                 }
             }
-            Command::Routing | Command::History | Command::Agents => {
+            Command::Routing | Command::History | Command::Agents | Command::Integrations => {
                 if self.database_url.is_none() || self.nats_url.is_none() {
                     return Err(
                         "SWITCHBOARD_DATABASE_URL and SWITCHBOARD_NATS_URL are required to run a service on its own"
@@ -225,6 +243,7 @@ impl Settings {
             ("SWITCHBOARD_AGENTS_URL", &self.agents_url),
             ("SWITCHBOARD_HISTORY_URL", &self.history_url),
             ("SWITCHBOARD_ROUTING_URL", &self.routing_url),
+            ("SWITCHBOARD_INTEGRATIONS_URL", &self.integrations_url),
         ] {
             if !url.starts_with("http://") && !url.starts_with("https://") {
                 return Err(format!("{name} must start with http:// or https://"));
@@ -248,6 +267,7 @@ impl Settings {
         let default = match command {
             Command::Agents => "127.0.0.1:50051",
             Command::History => "127.0.0.1:50052",
+            Command::Integrations => "127.0.0.1:50054",
             _ => "127.0.0.1:50053",
         };
         let addr = self.grpc_addr.as_deref().unwrap_or(default);
@@ -260,6 +280,7 @@ impl Settings {
         let default = match command {
             Command::Agents => "127.0.0.1:9101",
             Command::History => "127.0.0.1:9102",
+            Command::Integrations => "127.0.0.1:9104",
             _ => "127.0.0.1:9103",
         };
         let addr = self.metrics_addr.as_deref().unwrap_or(default);
@@ -321,17 +342,33 @@ impl Settings {
         }
     }
 
+    /// Returns integrations' config on `database_url`.
+    pub(crate) fn integrations(&self, database_url: String) -> switchboard_integrations::Config {
+        switchboard_integrations::Config {
+            database_url,
+            subject_prefix: self.subject_prefix.clone(),
+            migrate: self.migrate_on_start,
+            shutdown_grace_secs: self.shutdown_grace_secs,
+            max_attempts: self.webhook_max_attempts,
+            retry_base_ms: self.webhook_retry_base_ms,
+            request_timeout_ms: self.webhook_timeout_ms,
+            ..switchboard_integrations::Config::default()
+        }
+    }
+
     /// Returns the gateway's config calling the given peers.
     pub(crate) fn gateway(
         &self,
         agents_url: String,
         history_url: String,
         routing_url: String,
+        integrations_url: String,
     ) -> switchboard_gateway::Config {
         switchboard_gateway::Config {
             agents_url,
             history_url,
             routing_url,
+            integrations_url,
             subject_prefix: self.subject_prefix.clone(),
             max_text_bytes: self.max_text_bytes,
             max_frame_bytes: self.ws_max_frame_bytes,

@@ -25,6 +25,7 @@ async fn main() -> ExitCode {
         cli::Command::Routing => "switchboard-routing",
         cli::Command::History => "switchboard-history",
         cli::Command::Agents => "switchboard-agents",
+        cli::Command::Integrations => "switchboard-integrations",
         cli::Command::Migrate => "switchboard-migrate",
     };
     let telemetry = switchboard_platform::telemetry::init(

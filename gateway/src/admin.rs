@@ -184,7 +184,8 @@ async fn admin_with_id(
 }
 
 /// Returns the caller's workspace id when the caller is an admin.
-async fn admin(gateway: &Gateway, headers: &HeaderMap) -> Result<String, ApiError> {
+/// Returns the workspace of the admin whose bearer token `headers` carry (401/403 otherwise).
+pub(crate) async fn admin(gateway: &Gateway, headers: &HeaderMap) -> Result<String, ApiError> {
     Ok(admin_with_id(gateway, headers).await?.0)
 }
 

@@ -13,6 +13,8 @@ pub struct Config {
     pub history_url: String,
     /// gRPC address of routing.
     pub routing_url: String,
+    /// gRPC address of integrations (webhooks).
+    pub integrations_url: String,
     /// NATS subject prefix (must match the services').
     pub subject_prefix: String,
     /// Largest HTTP request body, in bytes.
@@ -46,6 +48,7 @@ impl Default for Config {
             agents_url: "http://127.0.0.1:50051".to_owned(),
             history_url: "http://127.0.0.1:50052".to_owned(),
             routing_url: "http://127.0.0.1:50053".to_owned(),
+            integrations_url: "http://127.0.0.1:50054".to_owned(),
             subject_prefix: "switchboard".to_owned(),
             max_body_bytes: 64 * 1024,
             max_text_bytes: 8 * 1024,

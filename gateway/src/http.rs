@@ -40,6 +40,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/agent/ws", get(crate::ws::agent_socket))
         .merge(crate::web::routes())
         .merge(crate::admin::routes())
+        .merge(crate::webhooks::routes())
         .merge(crate::console::routes())
         .merge(switchboard_platform::metrics::router())
         .fallback(not_found)

@@ -16,6 +16,7 @@ pub mod peers;
 pub mod state;
 pub mod stats;
 pub mod web;
+pub mod webhooks;
 pub mod ws;
 
 pub use config::Config;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use switchboard_platform::grpc::{TracedChannel, channel};
 use switchboard_proto::agent::v1::agent_management_service_client::AgentManagementServiceClient;
 use switchboard_proto::history::v1::conversation_history_service_client::ConversationHistoryServiceClient;
+use switchboard_proto::integrations::v1::integrations_service_client::IntegrationsServiceClient;
 use switchboard_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
@@ -15,6 +16,8 @@ pub struct Peers {
     pub agents: AgentManagementServiceClient<TracedChannel>,
     pub history: ConversationHistoryServiceClient<TracedChannel>,
     pub routing: RoutingServiceClient<TracedChannel>,
+    /// Webhooks. Not part of the gateway's health: chat goes on while integrations are down.
+    pub integrations: IntegrationsServiceClient<TracedChannel>,
     health: [(&'static str, HealthClient<TracedChannel>); 3],
 }
 
@@ -28,6 +31,7 @@ impl Peers {
             agents: AgentManagementServiceClient::new(agents.clone()),
             history: ConversationHistoryServiceClient::new(history.clone()),
             routing: RoutingServiceClient::new(routing.clone()),
+            integrations: IntegrationsServiceClient::new(channel(&config.integrations_url)?),
             health: [
                 ("agent-management", HealthClient::new(agents)),
                 ("conversation-history", HealthClient::new(history)),

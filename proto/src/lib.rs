@@ -46,6 +46,14 @@ pub mod events {
     }
 }
 
+/// Integrations: webhooks and their deliveries.
+pub mod integrations {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("switchboard.integrations.v1");
+    }
+}
+
 /// Encoded file descriptor set of every package, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     tonic::include_file_descriptor_set!("switchboard_descriptor");

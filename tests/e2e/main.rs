@@ -10,6 +10,7 @@ mod queue;
 mod rating;
 mod receipts;
 mod transfer;
+mod webhooks;
 mod ws_client;
 
 use process::{Process, Switchboard};

@@ -58,7 +58,7 @@ pub async fn run(
         listener,
         db,
         bus,
-        outbox: db::OUTBOX,
+        outbox: Some(db::OUTBOX),
         notifier,
         shutdown,
         grace: config.shutdown_grace(),

@@ -1,7 +1,7 @@
 //! Hosting one gRPC service: what every Switchboard service process runs around its handlers.
 //!
 //! [`host`] serves the service next to `grpc.health.v1` (kept truthful by [`crate::health`]) and
-//! reflection, runs the service's outbox relay, and on shutdown reports `NOT_SERVING`, drains
+//! reflection, runs the service's outbox relay (if it has an outbox), and on shutdown reports `NOT_SERVING`, drains
 //! in-flight calls within the grace period, stops the relay and closes the database.
 
 use crate::bus::SharedBus;
@@ -24,8 +24,8 @@ pub struct HostParts {
     pub db: DatabaseConnection,
     /// Event bus the outbox relay publishes to.
     pub bus: SharedBus,
-    /// The service's outbox table.
-    pub outbox: Outbox,
+    /// The service's outbox table, when it publishes events.
+    pub outbox: Option<Outbox>,
     /// Wakes the relay after commits.
     pub notifier: OutboxNotifier,
     /// Stops everything when cancelled.
@@ -65,7 +65,9 @@ where
         grace,
     } = parts;
     let tasks = TaskTracker::new();
-    tasks.spawn(Relay::new(db.clone(), outbox, bus.clone(), notifier).run(shutdown.clone()));
+    if let Some(outbox) = outbox {
+        tasks.spawn(Relay::new(db.clone(), outbox, bus.clone(), notifier).run(shutdown.clone()));
+    }
     let (reporter, health) = tonic_health::server::health_reporter();
     tasks.spawn(crate::health::watch(
         reporter,

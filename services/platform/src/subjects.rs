@@ -55,6 +55,12 @@ impl Subjects {
         format!("{}.conversation.{conversation_id}.>", self.prefix)
     }
 
+    /// Returns the filter matching every stored event of every conversation (lifecycle,
+    /// messages and notes), in stream order.
+    pub fn all_conversations(&self) -> String {
+        format!("{}.conversation.>", self.prefix)
+    }
+
     /// Returns the filter matching lifecycle events of every conversation.
     pub fn all_conversation_lifecycles(&self) -> String {
         format!("{}.conversation.*.lifecycle", self.prefix)

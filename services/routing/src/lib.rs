@@ -79,7 +79,7 @@ pub async fn run(
         listener,
         db,
         bus,
-        outbox: db::OUTBOX,
+        outbox: Some(db::OUTBOX),
         notifier: OutboxNotifier::default(),
         shutdown: shutdown.clone(),
         grace: config.shutdown_grace(),

@@ -1,0 +1,369 @@
+//! Admin REST API of webhooks, backed by the integrations service.
+//!
+//! Every route needs the bearer token of an admin of the workspace (others get 403
+//! `forbidden`) and only ever touches the caller's workspace.
+//!
+//! | Route | Does |
+//! |---|---|
+//! | `GET/POST /v1/admin/webhooks` | list / create endpoints (the answer to POST carries the secret, once) |
+//! | `PATCH/DELETE /v1/admin/webhooks/{id}` | change URL, events, description, enabled / delete |
+//! | `POST /v1/admin/webhooks/{id}/rotate-secret` | new secret; the old one still signs for 24 h |
+//! | `GET /v1/admin/webhooks/{id}/deliveries?status=&cursor=&limit=` | delivery log, newest first |
+//! | `POST /v1/admin/webhook-deliveries/{id}/replay` | send a delivery again |
+//! | `GET/PUT /v1/admin/integrations/settings` | `{"allow_private_network": bool}` |
+
+use crate::admin::admin;
+use crate::error::ApiError;
+use crate::http::json_body;
+use crate::state::Gateway;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use switchboard_proto::integrations::v1 as pb;
+
+/// Routes of webhooks and integration settings.
+pub fn routes() -> Router<Arc<Gateway>> {
+    Router::new()
+        .route("/v1/admin/webhooks", get(list).post(create))
+        .route(
+            "/v1/admin/webhooks/{webhook_id}",
+            patch(update).delete(delete),
+        )
+        .route(
+            "/v1/admin/webhooks/{webhook_id}/rotate-secret",
+            post(rotate_secret),
+        )
+        .route(
+            "/v1/admin/webhooks/{webhook_id}/deliveries",
+            get(deliveries),
+        )
+        .route(
+            "/v1/admin/webhook-deliveries/{delivery_id}/replay",
+            post(replay),
+        )
+        .route(
+            "/v1/admin/integrations/settings",
+            get(get_settings).put(put_settings),
+        )
+}
+
+fn service_error(status: tonic::Status) -> ApiError {
+    ApiError::from_status(&status, "not_found")
+}
+
+fn time(at: Option<&prost_types::Timestamp>) -> Value {
+    at.and_then(|at| chrono::DateTime::from_timestamp(at.seconds, at.nanos.max(0) as u32))
+        .map_or(Value::Null, |at| {
+            json!(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        })
+}
+
+fn webhook_json(webhook: &pb::Webhook) -> Value {
+    json!({
+        "id": webhook.id,
+        "url": webhook.url,
+        "events": webhook.events,
+        "enabled": webhook.enabled,
+        "description": webhook.description,
+        "created_at": time(webhook.created_at.as_ref()),
+        "previous_secret_expires_at": time(webhook.previous_secret_expires_at.as_ref()),
+    })
+}
+
+fn status_name(status: i32) -> &'static str {
+    match pb::DeliveryStatus::try_from(status) {
+        Ok(pb::DeliveryStatus::Pending) => "pending",
+        Ok(pb::DeliveryStatus::Delivered) => "delivered",
+        Ok(pb::DeliveryStatus::Dead) => "dead",
+        _ => "unknown",
+    }
+}
+
+fn delivery_json(delivery: &pb::Delivery) -> Value {
+    json!({
+        "id": delivery.id,
+        "webhook_id": delivery.webhook_id,
+        "message_id": delivery.message_id,
+        "event_type": delivery.event_type,
+        "conversation_id": delivery.conversation_id,
+        "status": status_name(delivery.status),
+        "attempts": delivery.attempts,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "created_at": time(delivery.created_at.as_ref()),
+        "next_attempt_at": time(delivery.next_attempt_at.as_ref()),
+        "delivered_at": time(delivery.delivered_at.as_ref()),
+        "payload": delivery.payload,
+    })
+}
+
+async fn list(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let listed = gateway
+        .peers
+        .integrations
+        .clone()
+        .list_webhooks(pb::ListWebhooksRequest { workspace_id })
+        .await
+        .map_err(service_error)?
+        .into_inner();
+    Ok(Json(
+        json!({ "webhooks": listed.webhooks.iter().map(webhook_json).collect::<Vec<_>>() }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewWebhook {
+    url: String,
+    #[serde(default)]
+    events: Vec<String>,
+    #[serde(default)]
+    description: String,
+}
+
+async fn create(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Result<Json<NewWebhook>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let body = json_body(body)?;
+    let created = gateway
+        .peers
+        .integrations
+        .clone()
+        .create_webhook(pb::CreateWebhookRequest {
+            workspace_id,
+            url: body.url,
+            events: body.events,
+            description: body.description,
+        })
+        .await
+        .map_err(service_error)?
+        .into_inner();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "webhook": created.webhook.as_ref().map(webhook_json),
+            "secret": created.secret,
+        })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookPatch {
+    url: Option<String>,
+    events: Option<Vec<String>>,
+    description: Option<String>,
+    enabled: Option<bool>,
+}
+
+async fn update(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(webhook_id): Path<String>,
+    body: Result<Json<WebhookPatch>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let body = json_body(body)?;
+    let updated = gateway
+        .peers
+        .integrations
+        .clone()
+        .update_webhook(pb::UpdateWebhookRequest {
+            workspace_id,
+            webhook_id,
+            url: body.url,
+            events: body.events.map(|events| pb::EventFilter { events }),
+            enabled: body.enabled,
+            description: body.description,
+        })
+        .await
+        .map_err(service_error)?
+        .into_inner();
+    Ok(Json(
+        json!({ "webhook": updated.webhook.as_ref().map(webhook_json) }),
+    ))
+}
+
+async fn delete(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(webhook_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    gateway
+        .peers
+        .integrations
+        .clone()
+        .delete_webhook(pb::DeleteWebhookRequest {
+            workspace_id,
+            webhook_id,
+        })
+        .await
+        .map_err(service_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rotate_secret(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(webhook_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let rotated = gateway
+        .peers
+        .integrations
+        .clone()
+        .rotate_webhook_secret(pb::RotateWebhookSecretRequest {
+            workspace_id,
+            webhook_id,
+        })
+        .await
+        .map_err(service_error)?
+        .into_inner();
+    Ok(Json(json!({
+        "webhook": rotated.webhook.as_ref().map(webhook_json),
+        "secret": rotated.secret,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryQuery {
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn deliveries(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(webhook_id): Path<String>,
+    query: Result<Query<DeliveryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_argument",
+            rejection.body_text(),
+        )
+    })?;
+    let status = match query.status.as_deref() {
+        None | Some("") => pb::DeliveryStatus::Unspecified,
+        Some("pending") => pb::DeliveryStatus::Pending,
+        Some("delivered") => pb::DeliveryStatus::Delivered,
+        Some("dead") => pb::DeliveryStatus::Dead,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_argument",
+                "status: must be pending, delivered or dead",
+            ));
+        }
+    };
+    let page = gateway
+        .peers
+        .integrations
+        .clone()
+        .list_deliveries(pb::ListDeliveriesRequest {
+            workspace_id,
+            webhook_id,
+            status: status as i32,
+            limit: query.limit.unwrap_or(0),
+            cursor: query.cursor.unwrap_or_default(),
+        })
+        .await
+        .map_err(service_error)?
+        .into_inner();
+    Ok(Json(json!({
+        "deliveries": page.deliveries.iter().map(delivery_json).collect::<Vec<_>>(),
+        "next_cursor": (!page.next_cursor.is_empty()).then_some(page.next_cursor),
+    })))
+}
+
+async fn replay(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(delivery_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let replayed = gateway
+        .peers
+        .integrations
+        .clone()
+        .replay_delivery(pb::ReplayDeliveryRequest {
+            workspace_id,
+            delivery_id,
+        })
+        .await
+        .map_err(service_error)?
+        .into_inner();
+    Ok(Json(
+        json!({ "delivery": replayed.delivery.as_ref().map(delivery_json) }),
+    ))
+}
+
+async fn get_settings(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let settings = gateway
+        .peers
+        .integrations
+        .clone()
+        .get_settings(pb::GetSettingsRequest { workspace_id })
+        .await
+        .map_err(service_error)?
+        .into_inner()
+        .settings
+        .unwrap_or_default();
+    Ok(Json(
+        json!({ "allow_private_network": settings.allow_private_network }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    allow_private_network: bool,
+}
+
+async fn put_settings(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Result<Json<SettingsBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let body = json_body(body)?;
+    let settings = gateway
+        .peers
+        .integrations
+        .clone()
+        .update_settings(pb::UpdateSettingsRequest {
+            workspace_id,
+            settings: Some(pb::Settings {
+                allow_private_network: body.allow_private_network,
+            }),
+        })
+        .await
+        .map_err(service_error)?
+        .into_inner()
+        .settings
+        .unwrap_or_default();
+    Ok(Json(
+        json!({ "allow_private_network": settings.allow_private_network }),
+    ))
+}

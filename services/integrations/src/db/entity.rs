@@ -1,0 +1,5 @@
+//! sea-orm entities of the integrations tables.
+
+pub mod delivery;
+pub mod settings;
+pub mod webhook;
