@@ -24,17 +24,28 @@ ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "helm" / "switchboard"
 RELEASE, NAMESPACE = "switchboard", "chat"
 
-# Kubernetes name -> (values block, subcommand). The README's defaults for ports.
+# Kubernetes name -> (values block, subcommand).
 COMPONENTS = {
     "gateway": ("gateway", "gateway"),
     "agent-management": ("agentManagement", "agents"),
     "conversation-history": ("conversationHistory", "history"),
     "routing": ("routing", "routing"),
+    "integrations": ("integrations", "integrations"),
 }
+# The README's default ports, which the chart's default values keep.
+DEFAULT_PORTS = {
+    "gateway": {"port": 8080},
+    "agent-management": {"grpcPort": 50051, "metricsPort": 9101},
+    "conversation-history": {"grpcPort": 50052, "metricsPort": 9102},
+    "routing": {"grpcPort": 50053, "metricsPort": 9103},
+    "integrations": {"grpcPort": 50054, "metricsPort": 9104},
+}
+# Where the gateway (and routing) find each service, from the ConfigMap.
 URL_ENV = {
     "agent-management": "SWITCHBOARD_AGENTS_URL",
     "conversation-history": "SWITCHBOARD_HISTORY_URL",
     "routing": "SWITCHBOARD_ROUTING_URL",
+    "integrations": "SWITCHBOARD_INTEGRATIONS_URL",
 }
 # nginx keeps a proxied WebSocket open only this long without traffic (server pings every 20 s).
 MIN_WS_TIMEOUT_SECS = 300
@@ -379,6 +390,10 @@ def main() -> int:
           f"defaults: image tag must default to appVersion {default.chart['appVersion']}")
     check(not default.of_kind("HorizontalPodAutoscaler") and not default.of_kind("Ingress"),
           "defaults: no HPA or Ingress unless enabled")
+    for component, ports in DEFAULT_PORTS.items():
+        service = default.component_values(component)["service"]
+        check(all(service.get(k) == port for k, port in ports.items()),
+              f"defaults: {component} ports {service}, expected the README's {ports}")
 
     # Production: every component has a PDB and an HPA, TLS Ingress, an existing Secret.
     for component in COMPONENTS:

@@ -44,6 +44,8 @@ REQUIRED_ON_DASHBOARD = {
     "switchboard_ws_frames_received_total", "switchboard_ws_frames_sent_total",
     "switchboard_grpc_server_requests_total", "switchboard_grpc_server_request_duration_seconds",
     "switchboard_db_pool_connections", "switchboard_agent_status_changes_total",
+    "switchboard_webhook_deliveries_total", "switchboard_webhook_delivery_seconds",
+    "switchboard_webhook_backlog",
 }
 # Labels every series has, or that histogram_quantile needs.
 ALWAYS_LABELS = {"le", "job", "instance", "__name__"}

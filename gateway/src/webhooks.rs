@@ -1,4 +1,4 @@
-//! Admin REST API of webhooks, backed by the integrations service.
+//! Admin REST API of webhooks and the event feed, backed by the integrations service.
 //!
 //! Every route needs the bearer token of an admin of the workspace (others get 403
 //! `forbidden`) and only ever touches the caller's workspace.
@@ -11,6 +11,7 @@
 //! | `GET /v1/admin/webhooks/{id}/deliveries?status=&cursor=&limit=` | delivery log, newest first |
 //! | `POST /v1/admin/webhook-deliveries/{id}/replay` | send a delivery again |
 //! | `GET/PUT /v1/admin/integrations/settings` | `{"allow_private_network": bool}` |
+//! | `GET /v1/events?after=&limit=&wait=` | the workspace's event feed after a cursor; `wait` (seconds, at most 25) long-polls |
 
 use crate::admin::admin;
 use crate::error::ApiError;
@@ -50,6 +51,71 @@ pub fn routes() -> Router<Arc<Gateway>> {
             "/v1/admin/integrations/settings",
             get(get_settings).put(put_settings),
         )
+        .route("/v1/events", get(events))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    after: Option<String>,
+    limit: Option<u32>,
+    /// Seconds to wait for an event when there is none yet (long poll, at most 25).
+    wait: Option<u32>,
+}
+
+/// `GET /v1/events`: an integration that was away passes its last cursor and gets exactly what
+/// it missed, in order (410 `cursor_expired` when that is older than the retention window).
+async fn events(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_argument",
+            rejection.body_text(),
+        )
+    })?;
+    let page = gateway
+        .peers
+        .integrations
+        .clone()
+        .list_events(pb::ListEventsRequest {
+            workspace_id,
+            after_cursor: query.after.unwrap_or_default(),
+            limit: query.limit.unwrap_or(0),
+            // Under the gRPC channel's 30 s deadline.
+            wait_ms: query.wait.unwrap_or(0).min(25) * 1000,
+        })
+        .await
+        .map_err(|status| match status.code() {
+            tonic::Code::FailedPrecondition => ApiError::new(
+                StatusCode::GONE,
+                "cursor_expired",
+                "events after this cursor were dropped by the retention window; start again without a cursor",
+            ),
+            _ => service_error(status),
+        })?
+        .into_inner();
+    let events: Vec<Value> = page
+        .events
+        .iter()
+        .map(|event| {
+            let body: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+            json!({
+                "cursor": event.cursor,
+                "type": event.event_type,
+                "conversation_id": event.conversation_id,
+                "occurred_at": time(event.occurred_at.as_ref()),
+                "data": body["data"],
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "events": events, "next_cursor": page.next_cursor }),
+    ))
 }
 
 fn service_error(status: tonic::Status) -> ApiError {

@@ -275,6 +275,67 @@ async fn webhooks_are_signed_dead_lettered_and_replayed_through_the_admin_api() 
     let (_, page) = call(&http, reqwest::Method::GET, dead_url, &admin, None).await;
     assert_eq!(page["deliveries"].as_array().map(Vec::len), Some(0));
 
+    // The event feed: everything so far, then, after the client's cursor, exactly what it
+    // missed while away.
+    let feed = |query: String| {
+        let (http, admin) = (http.clone(), admin.clone());
+        let url = format!("{}/v1/events{query}", aio.base);
+        async move { call(&http, reqwest::Method::GET, url, &admin, None).await }
+    };
+    let (status, all) = feed(String::new()).await;
+    assert_eq!(status, 200, "{all}");
+    let texts = |page: &Value| -> Vec<String> {
+        page["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|event| {
+                event["data"]["message"]["text"].as_str().map_or_else(
+                    || event["type"].as_str().unwrap_or_default().to_owned(),
+                    str::to_owned,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        texts(&all),
+        ["offline_message.created", "Do you ship to Oslo?", "Hello?"]
+    );
+    let cursor = all["next_cursor"].as_str().expect("cursor").to_owned();
+    visitor.send(message("m3", "Still there?", None)).await;
+    visitor.expect("ack").await;
+    visitor.send(message("m4", "Bye", None)).await;
+    visitor.expect("ack").await;
+    let (_, missed) = feed(format!("?after={cursor}&wait=10")).await;
+    let missed_texts = texts(&missed);
+    // A long poll returns with what is there; the second message may follow in the next page.
+    let (_, rest) = feed(format!(
+        "?after={}&wait=10",
+        missed["next_cursor"].as_str().expect("cursor")
+    ))
+    .await;
+    let mut got = missed_texts;
+    got.extend(texts(&rest));
+    got.truncate(2);
+    assert_eq!(got, ["Still there?", "Bye"]);
+    for bad in ["?after=nope", "?after=99999999", "?limit=x"] {
+        let (status, body) = feed(bad.to_owned()).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_argument")),
+            "{bad}"
+        );
+    }
+    let (status, _) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{}/v1/events", aio.base),
+        &agent,
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "the feed is for admins");
+
     // Unknown ids answer 404 and change nothing.
     for path in [
         format!("/v1/admin/webhooks/{}", uuid::Uuid::new_v4()),

@@ -1,7 +1,7 @@
 {{/*
 The objects every component has, called from <component>-*.yaml with
 (dict "root" $ "name" "<component>"). The gateway serves HTTP (pages, API, WebSocket, /metrics)
-on one port and is probed with GET /healthz; the three services serve gRPC (probed with the
+on one port and is probed with GET /healthz; the services serve gRPC (probed with the
 native grpc probe against tonic-health) and /metrics on a second port.
 */}}
 

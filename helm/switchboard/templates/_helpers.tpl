@@ -34,6 +34,7 @@ gateway: { key: gateway, command: gateway }
 routing: { key: routing, command: routing }
 conversation-history: { key: conversationHistory, command: history }
 agent-management: { key: agentManagement, command: agents }
+integrations: { key: integrations, command: integrations }
 {{- end }}
 
 {{/* The metadata (key, command) of component .name, as YAML. */}}

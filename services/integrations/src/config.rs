@@ -32,6 +32,8 @@ pub struct Config {
     pub max_in_flight: usize,
     /// How long a rotated-out secret still signs deliveries, in seconds.
     pub secret_overlap_secs: u64,
+    /// How long the event feed and finished deliveries are kept, in hours.
+    pub retention_hours: u64,
 }
 
 impl Default for Config {
@@ -48,6 +50,7 @@ impl Default for Config {
             poll_interval_ms: 500,
             max_in_flight: 32,
             secret_overlap_secs: 24 * 3600,
+            retention_hours: 7 * 24,
         }
     }
 }

@@ -14,7 +14,7 @@ use chrono::Utc;
 use rand::Rng as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
@@ -27,12 +27,16 @@ pub struct Worker {
     store: Store,
     http: reqwest::Client,
     config: Arc<Config>,
-    wake: Arc<Notify>,
+    wake: Arc<crate::events::Wake>,
 }
 
 impl Worker {
     /// Returns a worker over `store`; `wake` is notified when deliveries are added.
-    pub fn new(store: Store, config: Config, wake: Arc<Notify>) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        store: Store,
+        config: Config,
+        wake: Arc<crate::events::Wake>,
+    ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_millis(config.request_timeout_ms.max(1)))
@@ -90,7 +94,7 @@ impl Worker {
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = self.wake.notified() => {}
+                () = self.wake.deliveries.notified() => {}
                 () = tokio::time::sleep(poll) => {}
             }
         }

@@ -9,6 +9,10 @@ pub type IntegrationsResult<T, E = IntegrationsError> = std::result::Result<T, E
 /// Everything that can go wrong in integrations.
 #[derive(Debug, thiserror::Error)]
 pub enum IntegrationsError {
+    #[error(
+        "cursor: events after it were dropped by the retention window; start again from an empty cursor"
+    )]
+    CursorExpired,
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error("delivery not found")]
@@ -39,6 +43,7 @@ impl From<IntegrationsError> for Status {
             IntegrationsError::InvalidField { field, reason } => {
                 grpc::invalid_argument(field, reason)
             }
+            IntegrationsError::CursorExpired => Status::failed_precondition(error.to_string()),
             IntegrationsError::Db(db) => grpc::db_status(db),
             IntegrationsError::Startup(_) => grpc::internal(&error),
         }

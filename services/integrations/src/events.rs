@@ -1,5 +1,6 @@
 //! The durable consumer that turns conversation events into deliveries.
 //!
+//! Each event also goes to the workspace's replayable feed (`ListEvents`/`SubscribeEvents`).
 //! One consumer over every conversation subject keeps the stream's order, so a conversation's
 //! deliveries are accepted in the order its events happened. Accepting is idempotent (one
 //! delivery per endpoint and event), so redeliveries by the bus add nothing.
@@ -17,12 +18,19 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
+/// What a stored event wakes: the delivery worker and feed readers waiting for news.
+#[derive(Debug, Default)]
+pub struct Wake {
+    pub deliveries: Notify,
+    pub feed: Notify,
+}
+
 /// Registers the consumer on `bus`; it runs on `tasks` until `shutdown`.
 pub async fn start(
     bus: &SharedBus,
     subjects: &Subjects,
     store: Store,
-    wake: Arc<Notify>,
+    wake: Arc<Wake>,
     tasks: &TaskTracker,
     shutdown: CancellationToken,
 ) -> IntegrationsResult<()> {
@@ -43,7 +51,7 @@ pub async fn start(
     Ok(())
 }
 
-async fn handle(store: Store, wake: Arc<Notify>, event: Event) -> Result<(), HandlerError> {
+async fn handle(store: Store, wake: Arc<Wake>, event: Event) -> Result<(), HandlerError> {
     let envelope = match Envelope::decode(event.payload.as_ref()) {
         Ok(envelope) => envelope,
         Err(error) => {
@@ -63,6 +71,14 @@ async fn handle(store: Store, wake: Arc<Notify>, event: Event) -> Result<(), Han
     } else {
         envelope.event_id.clone()
     };
+    let occurred_at = envelope
+        .occurred_at
+        .as_ref()
+        .and_then(|at| chrono::DateTime::from_timestamp(at.seconds, at.nanos.max(0) as u32))
+        .unwrap_or_else(chrono::Utc::now);
+    let recorded = store
+        .record_event(workspace_id, &event_id, &outgoing, occurred_at)
+        .await?;
     let added = store
         .enqueue(
             workspace_id,
@@ -72,7 +88,10 @@ async fn handle(store: Store, wake: Arc<Notify>, event: Event) -> Result<(), Han
         )
         .await?;
     if added > 0 {
-        wake.notify_one();
+        wake.deliveries.notify_one();
+    }
+    if recorded {
+        wake.feed.notify_waiters();
     }
     Ok(())
 }

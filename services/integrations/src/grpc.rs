@@ -21,14 +21,16 @@ const MAX_DESCRIPTION: usize = 200;
 #[derive(Debug, Clone)]
 pub struct IntegrationsGrpc {
     store: Store,
+    feed: crate::feed::Feed,
     secret_overlap: Duration,
 }
 
 impl IntegrationsGrpc {
     /// Returns the adapter; a rotated-out secret signs for `secret_overlap` more.
-    pub fn new(store: Store, secret_overlap: Duration) -> Self {
+    pub fn new(store: Store, feed: crate::feed::Feed, secret_overlap: Duration) -> Self {
         Self {
             store,
+            feed,
             secret_overlap,
         }
     }
@@ -130,6 +132,48 @@ fn delivery_id(raw: &str) -> Result<i64, Status> {
 
 #[tonic::async_trait]
 impl IntegrationsService for IntegrationsGrpc {
+    type SubscribeEventsStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::FeedEvent, Status>>;
+
+    async fn list_events(
+        &self,
+        request: Request<pb::ListEventsRequest>,
+    ) -> Result<Response<pb::ListEventsResponse>, Status> {
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let after = self.feed.cursor(&request.after_cursor).await?;
+        let limit = match request.limit {
+            0 => 100,
+            limit => limit.min(1000),
+        };
+        let events = self
+            .feed
+            .page(
+                workspace_id,
+                after,
+                u64::from(limit),
+                Duration::from_millis(u64::from(request.wait_ms)),
+            )
+            .await?;
+        let next_cursor = events.last().map_or(after, |last| last.id).to_string();
+        Ok(Response::new(pb::ListEventsResponse {
+            events: events.iter().map(crate::feed::view).collect(),
+            next_cursor,
+        }))
+    }
+
+    async fn subscribe_events(
+        &self,
+        request: Request<pb::SubscribeEventsRequest>,
+    ) -> Result<Response<Self::SubscribeEventsStream>, Status> {
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let after = self.feed.cursor(&request.after_cursor).await?;
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            self.feed.subscribe(workspace_id, after),
+        )))
+    }
+
     async fn create_webhook(
         &self,
         request: Request<pb::CreateWebhookRequest>,

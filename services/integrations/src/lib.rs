@@ -4,7 +4,8 @@
 //! queue and log (`integrations_delivery`) and per-workspace settings. A durable consumer turns
 //! conversation events into deliveries ([`events`]); a worker sends them, signed the Standard
 //! Webhooks way ([`signing`]), with retries, exponential back-off and dead-lettering, in order
-//! per endpoint and conversation ([`deliver`]). It never blocks chat: the services only write
+//! per endpoint and conversation ([`deliver`]). Every event also joins the workspace's replayable
+//! feed ([`feed`]), kept for the retention window. It never blocks chat: the services only write
 //! their outbox; everything here happens after the event is on the bus. It publishes no events
 //! and reads no other service's tables.
 
@@ -13,6 +14,7 @@ pub mod db;
 pub mod deliver;
 pub mod error;
 pub mod events;
+pub mod feed;
 pub mod grpc;
 pub mod payload;
 pub mod signing;
@@ -27,7 +29,6 @@ use switchboard_platform::bus::SharedBus;
 use switchboard_platform::service::{HostParts, host};
 use switchboard_proto::integrations::v1::integrations_service_server::IntegrationsServiceServer;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -43,7 +44,7 @@ pub async fn run(
         db::migrate(&db).await?;
     }
     let store = store::Store::new(db.clone());
-    let wake = Arc::new(Notify::new());
+    let wake = Arc::new(events::Wake::default());
     let tasks = TaskTracker::new();
     let worker = deliver::Worker::new(store.clone(), config.clone(), wake.clone())
         .map_err(|error| IntegrationsError::Startup(error.to_string()))?;
@@ -52,13 +53,20 @@ pub async fn run(
         &bus,
         &config.subjects(),
         store.clone(),
-        wake,
+        wake.clone(),
         &tasks,
         shutdown.clone(),
     )
     .await?;
+    tasks.spawn(purge(
+        store.clone(),
+        std::time::Duration::from_secs(config.retention_hours.saturating_mul(3600)),
+        shutdown.clone(),
+    ));
+    let feed = feed::Feed::new(store.clone(), wake);
     let service = IntegrationsServiceServer::new(grpc::IntegrationsGrpc::new(
         store,
+        feed,
         std::time::Duration::from_secs(config.secret_overlap_secs),
     ));
     let parts = HostParts {
@@ -75,4 +83,22 @@ pub async fn run(
     tasks.close();
     tasks.wait().await;
     hosted.map_err(|error| IntegrationsError::Startup(error.to_string()))
+}
+
+/// Every minute until `shutdown`: drops feed events and finished deliveries older than
+/// `retention`, in batches (see [`store::Store::purge`]).
+async fn purge(store: store::Store, retention: std::time::Duration, shutdown: CancellationToken) {
+    loop {
+        let cutoff = chrono::Utc::now()
+            - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(7));
+        match store.purge(cutoff, 1000).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "integrations retention applied"),
+            Err(error) => tracing::warn!(%error, "cannot apply integrations retention"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+        }
+    }
 }

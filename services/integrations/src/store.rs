@@ -6,7 +6,7 @@
 //! PostgreSQL database, and a delivery is due only when no earlier delivery of the same endpoint
 //! and conversation is still pending: that is what keeps each conversation in order.
 
-use crate::db::entity::{delivery, settings, webhook};
+use crate::db::entity::{delivery, event, horizon, settings, webhook};
 use crate::payload::Outgoing;
 use crate::{IntegrationsError, IntegrationsResult};
 use chrono::{DateTime, Utc};
@@ -386,6 +386,121 @@ impl Store {
         active.locked_until = Set(None);
         active.delivered_at = Set(None);
         Ok(active.update(&self.db).await?)
+    }
+
+    /// Adds an event to its workspace's feed; false when it was already there.
+    pub async fn record_event(
+        &self,
+        workspace_id: Uuid,
+        event_id: &str,
+        outgoing: &Outgoing,
+        occurred_at: DateTime<Utc>,
+    ) -> IntegrationsResult<bool> {
+        let inserted = event::Entity::insert(event::ActiveModel {
+            workspace_id: Set(workspace_id),
+            event_id: Set(event_id.to_owned()),
+            event_type: Set(outgoing.event_type.to_owned()),
+            conversation_id: Set(outgoing.conversation_id.clone()),
+            payload: Set(outgoing.body.clone()),
+            occurred_at: Set(occurred_at),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::column(event::Column::EventId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(inserted > 0)
+    }
+
+    /// Returns up to `limit` events of the workspace's feed after cursor `after`, oldest first.
+    pub async fn events_after(
+        &self,
+        workspace_id: Uuid,
+        after: i64,
+        limit: u64,
+    ) -> IntegrationsResult<Vec<event::Model>> {
+        Ok(event::Entity::find()
+            .filter(event::Column::WorkspaceId.eq(workspace_id))
+            .filter(event::Column::Id.gt(after))
+            .order_by_asc(event::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Returns the newest cursor of any workspace (0 when the feed is empty).
+    pub async fn last_cursor(&self) -> IntegrationsResult<i64> {
+        Ok(event::Entity::find()
+            .order_by_desc(event::Column::Id)
+            .one(&self.db)
+            .await?
+            .map_or(0, |newest| newest.id))
+    }
+
+    /// Returns the cursor up to which events were dropped by the retention window.
+    pub async fn purged_through(&self) -> IntegrationsResult<i64> {
+        Ok(horizon::Entity::find_by_id(1)
+            .one(&self.db)
+            .await?
+            .map_or(0, |horizon| horizon.purged_through))
+    }
+
+    /// Drops, in batches, feed events and finished deliveries older than `before`; returns how
+    /// many rows went. Runs beside chat without long locks: each batch is its own statement.
+    pub async fn purge(&self, before: DateTime<Utc>, batch: u64) -> IntegrationsResult<u64> {
+        let mut removed = 0;
+        loop {
+            let old: Vec<i64> = event::Entity::find()
+                .select_only()
+                .column(event::Column::Id)
+                .filter(event::Column::OccurredAt.lt(before))
+                .order_by_asc(event::Column::Id)
+                .limit(batch)
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            let Some(&through) = old.last() else { break };
+            // The horizon moves first: a reader must never miss that events are gone.
+            horizon::Entity::insert(horizon::ActiveModel {
+                id: Set(1),
+                purged_through: Set(through),
+            })
+            .on_conflict(
+                OnConflict::column(horizon::Column::Id)
+                    .update_column(horizon::Column::PurgedThrough)
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await?;
+            removed += event::Entity::delete_many()
+                .filter(event::Column::Id.lte(through))
+                .exec(&self.db)
+                .await?
+                .rows_affected;
+        }
+        loop {
+            let old: Vec<i64> = delivery::Entity::find()
+                .select_only()
+                .column(delivery::Column::Id)
+                .filter(delivery::Column::Status.ne(PENDING))
+                .filter(delivery::Column::CreatedAt.lt(before))
+                .limit(batch)
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            if old.is_empty() {
+                break;
+            }
+            removed += delivery::Entity::delete_many()
+                .filter(delivery::Column::Id.is_in(old))
+                .exec(&self.db)
+                .await?
+                .rows_affected;
+        }
+        Ok(removed)
     }
 
     /// Returns how many deliveries wait (pending), over every workspace.

@@ -2,6 +2,7 @@
 //! JetStream), integrations delivers them to real HTTP receivers on loopback; PostgreSQL for
 //! both services.
 
+mod feed;
 mod receiver;
 mod webhooks;
 
