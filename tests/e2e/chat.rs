@@ -789,7 +789,7 @@ async fn a_backlog_longer_than_the_socket_queue_is_replayed_in_full() {
 }
 
 /// Returns the sum of every sample of `name` (all label sets) in a Prometheus text page.
-fn metric(page: &str, name: &str) -> f64 {
+pub(crate) fn metric(page: &str, name: &str) -> f64 {
     page.lines()
         .filter(|line| !line.starts_with('#'))
         .filter(|line| {
@@ -800,7 +800,7 @@ fn metric(page: &str, name: &str) -> f64 {
         .sum()
 }
 
-async fn scrape(url: &str) -> String {
+pub(crate) async fn scrape(url: &str) -> String {
     let response = reqwest::get(url).await.expect("scrape");
     assert_eq!(response.status(), 200, "{url}");
     response.text().await.expect("metrics text")

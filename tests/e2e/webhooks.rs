@@ -2,7 +2,7 @@
 //! the SSRF guard and its workspace switch, admins only, signed deliveries of a visitor's
 //! messages, dead-lettering and replay from the API.
 
-use crate::chat::{ADMIN_EMAIL, ADMIN_PASSWORD, AllInOne, message};
+use crate::chat::{ADMIN_EMAIL, ADMIN_PASSWORD, AllInOne, message, metric, scrape};
 use crate::ws_client::WsClient;
 use crate::{me, token};
 use axum::body::Bytes;
@@ -335,6 +335,18 @@ async fn webhooks_are_signed_dead_lettered_and_replayed_through_the_admin_api() 
     )
     .await;
     assert_eq!(status, 403, "the feed is for admins");
+
+    // Deliveries are counted by outcome, timed, and the backlog is measured (all-in-one serves
+    // every component's metrics on the gateway's /metrics).
+    wait_until(Duration::from_secs(20), "webhook metrics", || async {
+        let page = scrape(&format!("{}/metrics", aio.base)).await;
+        metric(&page, "switchboard_webhook_deliveries_total") >= 5.0
+            && page.contains("switchboard_webhook_deliveries_total{outcome=\"dead\"} 1")
+            && page.contains("switchboard_webhook_deliveries_total{outcome=\"failed\"} 1")
+            && metric(&page, "switchboard_webhook_delivery_seconds_count") >= 5.0
+            && page.contains("switchboard_webhook_backlog 0")
+    })
+    .await;
 
     // Unknown ids answer 404 and change nothing.
     for path in [

@@ -10,6 +10,7 @@ use switchboard_platform::testing::{TestDb, TestNats, wait_until};
 use switchboard_proto::agent::v1::{
     self as agent_pb, agent_management_service_client::AgentManagementServiceClient,
 };
+use switchboard_proto::integrations::v1::integrations_service_client::IntegrationsServiceClient;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -18,13 +19,14 @@ use tokio_util::sync::CancellationToken;
 /// How long one expected frame may take.
 const FRAME_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Agent management, conversation history, routing and a gateway, each with its own database
-/// and NATS connection, as separate processes would have.
+/// Agent management, conversation history, routing, integrations and a gateway, each with its
+/// own database and NATS connection, as separate processes would have.
 #[derive(Debug)]
 pub struct System {
     /// `http://127.0.0.1:PORT` of the gateway.
     pub base: String,
     pub agents: AgentManagementServiceClient<tonic::transport::Channel>,
+    pub integrations: IntegrationsServiceClient<tonic::transport::Channel>,
     shutdown: CancellationToken,
 }
 
@@ -48,7 +50,19 @@ pub async fn spawn() -> System {
     let (agents_listener, agents_url) = listener().await;
     let (history_listener, history_url) = listener().await;
     let (routing_listener, routing_url) = listener().await;
+    let (integrations_listener, integrations_url) = listener().await;
     let (gateway_listener, base) = listener().await;
+    tokio::spawn(switchboard_integrations::run(
+        switchboard_integrations::Config {
+            database_url: TestDb::fresh().await.url,
+            subject_prefix: prefix.clone(),
+            poll_interval_ms: 50,
+            ..Default::default()
+        },
+        integrations_listener,
+        std::sync::Arc::new(nats.bus().await),
+        shutdown.clone(),
+    ));
     tokio::spawn(switchboard_agent_management::run(
         switchboard_agent_management::Config {
             database_url: TestDb::fresh().await.url,
@@ -87,6 +101,7 @@ pub async fn spawn() -> System {
             agents_url: agents_url.clone(),
             history_url,
             routing_url,
+            integrations_url: integrations_url.clone(),
             subject_prefix: prefix,
             ..Default::default()
         },
@@ -110,9 +125,15 @@ pub async fn spawn() -> System {
         }
     })
     .await;
+    let integrations = IntegrationsServiceClient::new(
+        tonic::transport::Channel::from_shared(integrations_url)
+            .expect("url")
+            .connect_lazy(),
+    );
     System {
         base,
         agents,
+        integrations,
         shutdown,
     }
 }
@@ -204,4 +225,20 @@ pub async fn online_agent(base: &str, token: &str) -> Socket {
         .await;
     socket.expect("status").await;
     socket
+}
+
+/// Returns the workspace of the agent whose session `token` is.
+pub async fn workspace_of(system: &System, token: &str) -> String {
+    system
+        .agents
+        .clone()
+        .validate_token(agent_pb::ValidateTokenRequest {
+            token: token.to_owned(),
+        })
+        .await
+        .expect("token")
+        .into_inner()
+        .workspace
+        .expect("workspace")
+        .id
 }

@@ -1,6 +1,7 @@
 //! One visitor message is one trace: from the browser's `traceparent` through the gateway's
-//! frame span, conversation-history (gRPC), the outbox and NATS, routing's consumer and its
-//! gRPC calls, and back to the gateway delivering the message live to the agent.
+//! frame span, conversation-history (gRPC, then its database transaction), the outbox and NATS,
+//! routing's consumer and its gRPC calls, the webhook sent to the workspace's CRM, and back to
+//! the gateway delivering the message live to the agent.
 
 use super::{online_agent, spawn, visitor};
 use opentelemetry::trace::{SpanId, TraceId};
@@ -57,6 +58,7 @@ async fn a_visitor_message_is_one_trace_across_gateway_history_nats_and_routing(
     let spans = switchboard_platform::testing::spans();
     let system = spawn().await;
     let (site_key, token) = system.bootstrap().await;
+    let receiver = webhook_receiver(&system, &token).await;
     let mut agent = online_agent(&system.base, &token).await;
     let mut visitor = visitor(&system.base, &site_key).await;
 
@@ -76,13 +78,19 @@ async fn a_visitor_message_is_one_trace_across_gateway_history_nats_and_routing(
     let assign = "switchboard.history.v1.ConversationHistoryService/AssignConversation";
     wait_until(
         Duration::from_secs(20),
-        "routing's consumer and its assignment call in the first message's trace",
+        "routing's consumer, its assignment call and the webhook in the first message's trace",
         || async {
             let spans = trace_spans(first_trace);
-            !named(&spans, "nats.consume").is_empty() && !named(&spans, assign).is_empty()
+            !named(&spans, "nats.consume").is_empty()
+                && !named(&spans, assign).is_empty()
+                && !named(&spans, "webhook.deliver").is_empty()
         },
     )
     .await;
+    assert!(
+        receiver.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the CRM got the webhook"
+    );
     let first = trace_spans(first_trace);
     let frame = named(&first, "ws message");
     assert_eq!(frame.len(), 1, "one gateway span for the frame");
@@ -102,6 +110,25 @@ async fn a_visitor_message_is_one_trace_across_gateway_history_nats_and_routing(
         frame.span_context.span_id(),
         "history's span is a child of the gateway's frame span"
     );
+    let transaction = named(&first, "db.append_message");
+    assert_eq!(
+        transaction.len(),
+        1,
+        "the database work is a span of the trace"
+    );
+    assert_eq!(
+        transaction[0].parent_span_id,
+        append[0].span_context.span_id()
+    );
+    // The webhook to the CRM continues the trace of the change behind its event.
+    for webhook in named(&first, "webhook.deliver") {
+        assert!(
+            first
+                .iter()
+                .any(|other| other.span_context.span_id() == webhook.parent_span_id),
+            "the webhook span hangs off a span of the message's trace"
+        );
+    }
     // Routing consumed the event history published (outbox → NATS) inside the same trace, and
     // its gRPC calls continue from that consumer span.
     let consumed: HashSet<SpanId> = named(&first, "nats.consume")
@@ -160,4 +187,50 @@ async fn a_visitor_message_is_one_trace_across_gateway_history_nats_and_routing(
     );
     assert_one_tree(&second, second_root);
     drop(spans);
+}
+
+/// Registers a webhook for every event to a receiver on loopback; returns its request count.
+async fn webhook_receiver(
+    system: &super::System,
+    token: &str,
+) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    use switchboard_proto::integrations::v1 as pb;
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post({
+            let count = count.clone();
+            move || {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async { axum::http::StatusCode::NO_CONTENT }
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let workspace_id = super::workspace_of(system, token).await;
+    let mut integrations = system.integrations.clone();
+    integrations
+        .update_settings(pb::UpdateSettingsRequest {
+            workspace_id: workspace_id.clone(),
+            settings: Some(pb::Settings {
+                allow_private_network: true,
+            }),
+        })
+        .await
+        .expect("settings");
+    integrations
+        .create_webhook(pb::CreateWebhookRequest {
+            workspace_id,
+            url,
+            ..Default::default()
+        })
+        .await
+        .expect("webhook");
+    count
 }
