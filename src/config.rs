@@ -62,6 +62,9 @@ pub(crate) struct Settings {
     /// Serve the web pages from this directory instead of the copies built into the binary
     /// (front-end work without rebuilding; point it at `gateway/web`).
     pub(crate) web_dir: Option<PathBuf>,
+    /// Failed logins of one email within 15 minutes that lock it, and for how long (seconds).
+    pub(crate) login_max_failures: u32,
+    pub(crate) login_lock_secs: u64,
     /// Attempts of one webhook delivery before it is dead-lettered.
     pub(crate) webhook_max_attempts: u32,
     /// Wait before a webhook's first retry (doubling each time), in milliseconds.
@@ -103,6 +106,8 @@ impl Default for Settings {
             ws_heartbeat_secs: 20,
             ws_replay_limit: 10_000,
             web_dir: None,
+            login_max_failures: 5,
+            login_lock_secs: 15 * 60,
             webhook_max_attempts: 12,
             webhook_retry_base_ms: 1_000,
             webhook_timeout_ms: 10_000,
@@ -307,6 +312,8 @@ impl Settings {
             session_ttl_secs: self.session_ttl_secs,
             shutdown_grace_secs: self.shutdown_grace_secs,
             presence_grace_secs: self.presence_grace_secs,
+            login_max_failures: self.login_max_failures.max(1),
+            login_lock_secs: self.login_lock_secs,
             ..switchboard_agent_management::Config::default()
         }
     }

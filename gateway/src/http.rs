@@ -98,8 +98,8 @@ pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError>
 async fn login(
     State(gateway): State<Arc<Gateway>>,
     body: Result<Json<LoginBody>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let body = json_body(body)?;
+) -> Result<Json<Value>, Response> {
+    let body = json_body(body).map_err(IntoResponse::into_response)?;
     let response = gateway
         .peers
         .agents
@@ -114,8 +114,28 @@ async fn login(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 "invalid email or password",
-            ),
-            _ => ApiError::from_status(&status, "not_found"),
+            )
+            .into_response(),
+            // Locked after repeated failures: say when to try again.
+            tonic::Code::ResourceExhausted => {
+                let retry_after = status
+                    .metadata()
+                    .get("retry-after")
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| value.parse::<u64>().ok())
+                    .unwrap_or(60);
+                let mut response = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    format!("too many failed logins; try again in {retry_after} s"),
+                )
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, retry_after.into());
+                response
+            }
+            _ => ApiError::from_status(&status, "not_found").into_response(),
         })?
         .into_inner();
     Ok(Json(json!({

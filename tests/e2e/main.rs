@@ -9,6 +9,7 @@ mod process;
 mod queue;
 mod rating;
 mod receipts;
+mod security;
 mod transfer;
 mod webhooks;
 mod ws_client;

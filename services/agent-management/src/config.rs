@@ -23,6 +23,11 @@ pub struct Config {
     pub presence_grace_secs: u64,
     /// Period of the check for expired presence, in milliseconds.
     pub presence_sweep_ms: u64,
+    /// Failed logins of one email within `login_window_secs` that lock it.
+    pub login_max_failures: u32,
+    pub login_window_secs: u64,
+    /// How long a locked email is refused, in seconds.
+    pub login_lock_secs: u64,
 }
 
 impl Default for Config {
@@ -35,6 +40,9 @@ impl Default for Config {
             shutdown_grace_secs: 10,
             presence_grace_secs: 30,
             presence_sweep_ms: 1000,
+            login_max_failures: 5,
+            login_window_secs: 15 * 60,
+            login_lock_secs: 15 * 60,
         }
     }
 }
@@ -58,6 +66,15 @@ impl Config {
     /// Returns the period of the presence check.
     pub fn presence_sweep(&self) -> Duration {
         Duration::from_millis(self.presence_sweep_ms.max(100))
+    }
+
+    /// Returns when failed logins lock an email.
+    pub fn login_policy(&self) -> crate::lockout::LoginPolicy {
+        crate::lockout::LoginPolicy {
+            max_failures: self.login_max_failures,
+            window: Duration::from_secs(self.login_window_secs),
+            lock: Duration::from_secs(self.login_lock_secs),
+        }
     }
 
     /// Returns the shutdown grace period.

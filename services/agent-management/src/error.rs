@@ -33,6 +33,8 @@ pub enum AgentError {
     SessionInvalid,
     #[error("start-up failed: {0}")]
     Startup(String),
+    #[error("too many failed logins; try again in {retry_after} s")]
+    TooManyAttempts { retry_after: u64 },
     #[error("workspace not found")]
     WorkspaceNotFound,
 }
@@ -61,6 +63,13 @@ impl From<AgentError> for Status {
             AgentError::InvalidField { field, reason } => grpc::invalid_argument(field, reason),
             AgentError::LastAdmin => {
                 Status::failed_precondition("the workspace needs an enabled admin")
+            }
+            AgentError::TooManyAttempts { retry_after } => {
+                let mut status = Status::resource_exhausted(error.to_string());
+                if let Ok(value) = retry_after.to_string().parse() {
+                    status.metadata_mut().insert("retry-after", value);
+                }
+                status
             }
             AgentError::Db(db) => grpc::db_status(db),
             AgentError::Hashing(_) | AgentError::Startup(_) => grpc::internal(&error),

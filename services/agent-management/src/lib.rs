@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod hours;
+pub mod lockout;
 pub mod store;
 
 pub use config::Config;
@@ -45,7 +46,8 @@ pub async fn run(
         config.subjects(),
         notifier.clone(),
         config.session_ttl(),
-    );
+    )
+    .with_login_policy(config.login_policy());
     let store = Arc::new(store);
     let presence = tokio::spawn(expire_presence(
         store.clone(),

@@ -214,6 +214,8 @@ pub struct Store {
     subjects: Subjects,
     notifier: OutboxNotifier,
     session_ttl: Duration,
+    /// When failed logins lock an email.
+    login_policy: crate::lockout::LoginPolicy,
 }
 
 impl Store {
@@ -229,7 +231,14 @@ impl Store {
             subjects,
             notifier,
             session_ttl,
+            login_policy: crate::lockout::LoginPolicy::default(),
         }
+    }
+
+    /// Sets when failed logins lock an email.
+    pub fn with_login_policy(mut self, policy: crate::lockout::LoginPolicy) -> Self {
+        self.login_policy = policy;
+        self
     }
 
     /// Creates a workspace with a fresh site key and secret.
@@ -576,14 +585,18 @@ impl Store {
 
     /// Exchanges credentials for a new session token.
     pub async fn login(&self, email: &str, password: &str) -> AgentResult<LoginOutcome> {
+        let email = email.trim().to_lowercase();
+        crate::lockout::check(&self.db, &email).await?;
         let agent = agent::Entity::find()
-            .filter(agent::Column::Email.eq(email.trim().to_lowercase()))
+            .filter(agent::Column::Email.eq(email.as_str()))
             .one(&self.db)
             .await?;
         let stored = agent.as_ref().map(|agent| agent.password_hash.clone());
         if !auth::verify_password(password.to_owned(), stored).await? {
+            crate::lockout::failed(&self.db, &email, self.login_policy).await?;
             return Err(AgentError::InvalidCredentials);
         }
+        crate::lockout::succeeded(&self.db, &email).await?;
         let agent = agent.ok_or(AgentError::InvalidCredentials)?;
         if agent.disabled {
             return Err(AgentError::AgentDisabled);

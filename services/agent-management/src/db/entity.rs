@@ -4,6 +4,7 @@ pub mod agent;
 pub mod agent_department;
 pub mod canned_reply;
 pub mod department;
+pub mod login_attempt;
 pub mod login_session;
 pub mod presence_lease;
 pub mod workspace;

@@ -7,6 +7,7 @@ mod m20261125_000004_canned_replies;
 mod m20261125_000005_business_hours;
 mod m20261125_000006_fallback_department;
 mod m20261125_000007_outbox_trace_parent;
+mod m20261129_000008_login_attempts;
 
 use sea_orm_migration::prelude::*;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_business_hours::Migration),
             Box::new(m20261125_000006_fallback_department::Migration),
             Box::new(m20261125_000007_outbox_trace_parent::Migration),
+            Box::new(m20261129_000008_login_attempts::Migration),
         ]
     }
 

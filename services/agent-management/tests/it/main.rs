@@ -1,6 +1,7 @@
 //! Integration tests of agent management on real PostgreSQL + NATS (and SQLite where noted).
 
 mod admin;
+mod lockout;
 
 use futures_util::StreamExt;
 use prost::Message as _;
@@ -32,17 +33,23 @@ impl Drop for Spawned {
 }
 
 async fn spawn(database_url: String) -> Spawned {
+    spawn_with(database_url, |_| {}).await
+}
+
+/// Like [`spawn`], with `tweak` applied to the service's configuration.
+async fn spawn_with(database_url: String, tweak: impl FnOnce(&mut Config)) -> Spawned {
     let nats = TestNats::new();
     let bus: SharedBus = Arc::new(nats.bus().await);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let config = Config {
+    let mut config = Config {
         database_url,
         subject_prefix: nats.subjects.prefix().to_owned(),
         ..Config::default()
     };
+    tweak(&mut config);
     let shutdown = CancellationToken::new();
     tokio::spawn(switchboard_agent_management::run(
         config,
