@@ -6,6 +6,7 @@
 //! | Route | Does |
 //! |---|---|
 //! | `GET /v1/admin/overview` | live counters of the workspace |
+//! | `GET /v1/admin/identity-secret` | the secret the site signs visitor identities with |
 //! | `GET/POST /v1/admin/agents` | list (with load) / create agents |
 //! | `PATCH /v1/admin/agents/{id}` | change name, role, capacity, skills, departments, disabled |
 //! | `POST /v1/admin/agents/{id}/password` | set a new password (ends the agent's sessions) |
@@ -36,6 +37,7 @@ const COUNT_PAGE: u32 = 500;
 pub fn routes() -> Router<Arc<Gateway>> {
     Router::new()
         .route("/v1/admin/overview", get(overview))
+        .route("/v1/admin/identity-secret", get(identity_secret))
         .route("/v1/admin/agents", get(list_agents).post(create_agent))
         .route("/v1/admin/agents/{agent_id}", patch(update_agent))
         .route("/v1/admin/agents/{agent_id}/password", post(reset_password))
@@ -187,6 +189,27 @@ async fn admin_with_id(
 /// Returns the workspace of the admin whose bearer token `headers` carry (401/403 otherwise).
 pub(crate) async fn admin(gateway: &Gateway, headers: &HeaderMap) -> Result<String, ApiError> {
     Ok(admin_with_id(gateway, headers).await?.0)
+}
+
+/// The secret a site signs its signed-in customers' ids with (`data-user-hash` = hex
+/// HMAC-SHA256(secret, user id)), so agents see verified customers and their past chats.
+async fn identity_secret(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let workspace_id = admin(&gateway, &headers).await?;
+    let secret = gateway
+        .peers
+        .agents
+        .clone()
+        .get_identity_secret(agent_pb::GetIdentitySecretRequest { workspace_id })
+        .await
+        .map_err(service_error)?
+        .into_inner()
+        .secret;
+    Ok(Json(
+        json!({ "secret": secret, "algorithm": "HMAC-SHA256, lowercase hex" }),
+    ))
 }
 
 fn service_error(status: tonic::Status) -> ApiError {

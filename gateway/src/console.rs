@@ -36,6 +36,7 @@ pub fn routes() -> Router<Arc<Gateway>> {
         .route("/v1/conversations/{id}/tags", put(set_tags))
         .route("/v1/directory", get(directory))
         .route("/v1/search", get(search))
+        .route("/v1/visitors/{id}", get(visitor))
         .route("/v1/announcements", post(announce))
 }
 
@@ -98,6 +99,66 @@ async fn search(
         .map(|message| serde_json::to_value(crate::ws::view::message(message)).unwrap_or_default())
         .collect();
     Ok(Json(json!({ "results": results })))
+}
+
+/// A visitor of the caller's workspace with its conversations, newest first: whether the site
+/// verified who it is (signed identity), its name, email and page, and its past chats.
+async fn visitor(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    axum::extract::Path(visitor_id): axum::extract::Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = caller(&gateway, &headers).await?;
+    let visitor = gateway
+        .peers
+        .history
+        .clone()
+        .get_visitor(history_pb::GetVisitorRequest {
+            workspace_id: caller.workspace_id.clone(),
+            visitor_id: visitor_id.clone(),
+        })
+        .await
+        .map_err(|status| ApiError::from_status(&status, "visitor_not_found"))?
+        .into_inner()
+        .visitor
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "visitor_not_found",
+                "visitor not found",
+            )
+        })?;
+    let conversations = gateway
+        .peers
+        .history
+        .clone()
+        .list_conversations(history_pb::ListConversationsRequest {
+            workspace_id: caller.workspace_id,
+            visitor_id: Some(visitor_id),
+            page: Some(switchboard_proto::common::v1::PageRequest { limit: 50 }),
+            ..Default::default()
+        })
+        .await
+        .map_err(|status| ApiError::from_status(&status, "visitor_not_found"))?
+        .into_inner()
+        .conversations;
+    let verified = visitor
+        .metadata
+        .get("verified")
+        .is_some_and(|value| value == "true")
+        && visitor.external_id.is_some();
+    Ok(Json(json!({
+        "visitor": {
+            "id": visitor.id,
+            "name": visitor.display_name,
+            "verified": verified,
+            // The site's own id, only for a verified customer.
+            "external_id": if verified { visitor.external_id.clone() } else { None },
+            "email": visitor.metadata.get("email"),
+            "page_url": visitor.metadata.get("page_url"),
+        },
+        "conversations": conversations.iter().map(crate::ws::view::conversation).collect::<Vec<_>>(),
+    })))
 }
 
 /// Who a conversation can be transferred to: enabled agents with their load, and departments.

@@ -116,6 +116,13 @@ pub struct VisitorQuery {
     pub page_url: Option<String>,
     /// Department the widget routes to (`data-department`); its hours decide availability.
     pub department: Option<String>,
+    /// The site's signed-in customer (`data-user-id`), used only with a valid `user_hash`.
+    pub user_id: Option<String>,
+    /// Hex HMAC-SHA256 of `user_id` under the workspace's identity secret (`data-user-hash`).
+    pub user_hash: Option<String>,
+    /// Name and email of the verified customer, shown to agents.
+    pub user_name: Option<String>,
+    pub user_email: Option<String>,
 }
 
 fn configure(upgrade: WebSocketUpgrade, gateway: &Gateway) -> WebSocketUpgrade {

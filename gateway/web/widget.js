@@ -6,6 +6,10 @@
  * Optional: data-color="#0b7285" (accent colour), data-lang="en|zh-CN" (initial language),
  * data-department="<uuid>" (route new conversations to that department; its business hours decide
  * whether the widget offers live chat or a message form with an email address).
+ * Signed-in customers: data-user-id="<your id>" data-user-hash="<hex HMAC-SHA256(identity secret,
+ * id)>" (computed on your server, never in the browser) and optionally data-user-name and
+ * data-user-email. With a valid hash the customer is one visitor on every device and agents see
+ * them verified with their past chats; without one the visitor stays anonymous.
  *
  * One classic script, no dependencies: everything lives in an open Shadow DOM so the host
  * page's CSS cannot break the widget and the widget's CSS cannot leak into the page. Visitor
@@ -30,6 +34,12 @@
   if (!script) return;
   var SITE_KEY = script.getAttribute('data-site-key') || '';
   var DEPARTMENT = script.getAttribute('data-department') || '';
+  var IDENTITY = {
+    user_id: script.getAttribute('data-user-id') || '',
+    user_hash: script.getAttribute('data-user-hash') || '',
+    user_name: script.getAttribute('data-user-name') || '',
+    user_email: script.getAttribute('data-user-email') || '',
+  };
   var ORIGIN;
   try {
     ORIGIN = new URL(script.getAttribute('src') || '', window.location.href).origin;
@@ -1160,6 +1170,11 @@
     query.set('site_key', SITE_KEY);
     if (state.visitorToken) query.set('visitor_token', state.visitorToken);
     if (DEPARTMENT) query.set('department', DEPARTMENT);
+    if (IDENTITY.user_id && IDENTITY.user_hash) {
+      Object.keys(IDENTITY).forEach(function (key) {
+        if (IDENTITY[key]) query.set(key, IDENTITY[key]);
+      });
+    }
     query.set('page_url', String(window.location.href).slice(0, 1000));
     var ws;
     try {

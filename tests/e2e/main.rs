@@ -3,6 +3,7 @@
 
 mod chat;
 mod console;
+mod identity;
 mod offline;
 mod presence;
 mod process;

@@ -128,6 +128,25 @@ async fn identify_visitor(
     let token = query.visitor_token.filter(|token| {
         !token.is_empty() && token.len() <= 128 && token.bytes().all(|byte| byte.is_ascii_graphic())
     });
+    let identity = verified_identity(
+        gateway,
+        workspace_id,
+        query.user_id,
+        query.user_hash,
+        query.user_name,
+        query.user_email,
+    )
+    .await;
+    let (external_id, display_name) = match identity {
+        Some(identity) => {
+            metadata.insert("verified".to_owned(), "true".to_owned());
+            if let Some(email) = identity.email {
+                metadata.insert("email".to_owned(), email);
+            }
+            (Some(identity.user_id), identity.name.unwrap_or_default())
+        }
+        None => (None, String::new()),
+    };
     let upserted = gateway
         .peers
         .history
@@ -135,6 +154,8 @@ async fn identify_visitor(
         .upsert_visitor(history_pb::UpsertVisitorRequest {
             workspace_id: workspace_id.to_string(),
             visitor_token: token,
+            external_id,
+            display_name,
             metadata,
             ..Default::default()
         })
@@ -196,6 +217,54 @@ async fn identify_visitor(
     session.open_conversation =
         open.and_then(|conversation| Uuid::parse_str(&conversation.id).ok());
     Some((session, slot))
+}
+
+/// A customer the site vouched for with a valid signature.
+struct VerifiedIdentity {
+    user_id: String,
+    name: Option<String>,
+    email: Option<String>,
+}
+
+/// Returns the site's signed identity when its signature is valid. Anything else (no hash, a
+/// wrong one, malformed fields, agent-management unreachable) is ignored: the visitor stays
+/// anonymous and is never merged with the customer's history.
+async fn verified_identity(
+    gateway: &Gateway,
+    workspace_id: Uuid,
+    user_id: Option<String>,
+    user_hash: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+) -> Option<VerifiedIdentity> {
+    // The same rule as history's external ids: at most 64 printable ASCII characters.
+    let user_id = user_id.filter(|id| {
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|byte| byte.is_ascii_graphic())
+    })?;
+    let user_hash = user_hash.filter(|hash| hash.len() == 64)?;
+    let verified = gateway
+        .peers
+        .agents
+        .clone()
+        .verify_visitor_identity(agent_pb::VerifyVisitorIdentityRequest {
+            workspace_id: workspace_id.to_string(),
+            user_id: user_id.clone(),
+            user_hash: user_hash.to_ascii_lowercase(),
+        })
+        .await
+        .is_ok_and(|response| response.get_ref().verified);
+    let outcome = if verified { "verified" } else { "rejected" };
+    metrics::counter!("switchboard_visitor_identities_total", "outcome" => outcome).increment(1);
+    if !verified {
+        return None;
+    }
+    Some(VerifiedIdentity {
+        user_id,
+        name: name
+            .map(|name| name.trim().chars().take(100).collect::<String>())
+            .filter(|name| !name.is_empty()),
+        email: email.filter(|email| switchboard_platform::validate::is_email(email)),
+    })
 }
 
 /// Asks agent-management whether someone can answer the workspace (department) now.

@@ -105,3 +105,40 @@ mod tests {
         assert_ne!(token_hash(&a), a);
     }
 }
+
+/// Returns whether `user_hash` is the lowercase hex HMAC-SHA256 of `user_id` under the
+/// workspace `secret` (compared in constant time).
+pub fn identity_signed(secret: &str, user_id: &str, user_hash: &str) -> bool {
+    use hmac::Mac as _;
+    let Ok(expected) = hex::decode(user_hash) else {
+        return false;
+    };
+    let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(user_id.as_bytes());
+    mac.verify_slice(&expected).is_ok()
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::identity_signed;
+    use hmac::Mac as _;
+
+    fn sign(secret: &str, user_id: &str) -> String {
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key");
+        mac.update(user_id.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    #[test]
+    fn only_the_workspace_secret_signs_an_identity() {
+        let hash = sign("secret_a", "customer-42");
+        assert!(identity_signed("secret_a", "customer-42", &hash));
+        assert!(!identity_signed("secret_b", "customer-42", &hash));
+        assert!(!identity_signed("secret_a", "customer-43", &hash));
+        assert!(!identity_signed("secret_a", "customer-42", "not hex"));
+        assert!(!identity_signed("secret_a", "customer-42", ""));
+    }
+}

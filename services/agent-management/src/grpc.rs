@@ -363,6 +363,33 @@ impl AgentManagementService for AgentGrpc {
         }))
     }
 
+    async fn verify_visitor_identity(
+        &self,
+        request: Request<pb::VerifyVisitorIdentityRequest>,
+    ) -> GrpcResult<pb::VerifyVisitorIdentityResponse> {
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let verified = !request.user_id.is_empty()
+            && self
+                .store
+                .verify_identity(workspace_id, &request.user_id, &request.user_hash)
+                .await?;
+        Ok(Response::new(pb::VerifyVisitorIdentityResponse {
+            verified,
+        }))
+    }
+
+    async fn get_identity_secret(
+        &self,
+        request: Request<pb::GetIdentitySecretRequest>,
+    ) -> GrpcResult<pb::GetIdentitySecretResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let workspace = self.store.workspace(workspace_id).await?;
+        Ok(Response::new(pb::GetIdentitySecretResponse {
+            secret: workspace.secret,
+        }))
+    }
+
     async fn get_default_workspace(
         &self,
         _request: Request<pb::GetDefaultWorkspaceRequest>,

@@ -264,6 +264,17 @@ impl Store {
             .ok_or(AgentError::WorkspaceNotFound)
     }
 
+    /// Returns whether `user_hash` signs `user_id` with the workspace's secret.
+    pub async fn verify_identity(
+        &self,
+        workspace_id: Uuid,
+        user_id: &str,
+        user_hash: &str,
+    ) -> AgentResult<bool> {
+        let workspace = self.workspace(workspace_id).await?;
+        Ok(auth::identity_signed(&workspace.secret, user_id, user_hash))
+    }
+
     /// Returns the oldest workspace.
     pub async fn default_workspace(&self) -> AgentResult<workspace::Model> {
         workspace::Entity::find()

@@ -148,6 +148,19 @@ impl ConversationHistoryService for HistoryGrpc {
         }))
     }
 
+    async fn get_visitor(
+        &self,
+        request: Request<pb::GetVisitorRequest>,
+    ) -> GrpcResult<pb::GetVisitorResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let visitor_id = parse_uuid("visitor_id", &request.visitor_id)?;
+        let visitor = self.store.visitor(workspace_id, visitor_id).await?;
+        Ok(Response::new(pb::GetVisitorResponse {
+            visitor: Some(convert::visitor(&visitor)),
+        }))
+    }
+
     async fn open_conversation(
         &self,
         request: Request<pb::OpenConversationRequest>,

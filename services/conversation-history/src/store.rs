@@ -153,6 +153,17 @@ impl Store {
         &self,
         upsert: VisitorUpsert,
     ) -> HistoryResult<(visitor::Model, bool, Option<String>)> {
+        // A verified customer is one visitor on every device: its external id wins over the
+        // browser's token.
+        if let Some(external_id) = &upsert.external_id
+            && let Some(found) = visitor::Entity::find()
+                .filter(visitor::Column::WorkspaceId.eq(upsert.workspace_id))
+                .filter(visitor::Column::ExternalId.eq(external_id.as_str()))
+                .one(&self.db)
+                .await?
+        {
+            return Ok((found, false, None));
+        }
         if let Some(token) = &upsert.visitor_token
             && let Some(found) = visitor::Entity::find()
                 .filter(visitor::Column::WorkspaceId.eq(upsert.workspace_id))
@@ -160,20 +171,26 @@ impl Store {
                 .one(&self.db)
                 .await?
         {
-            return Ok((found, false, Some(token.clone())));
+            match (&upsert.external_id, &found.external_id) {
+                // Anonymous until now, signed in on this browser: the chat so far joins the
+                // customer's history.
+                (Some(external_id), None) => {
+                    let mut claimed: visitor::ActiveModel = found.into();
+                    claimed.external_id = Set(Some(external_id.clone()));
+                    if !upsert.display_name.is_empty() {
+                        claimed.display_name = Set(upsert.display_name.clone());
+                    }
+                    let claimed = claimed.update(&self.db).await?;
+                    return Ok((claimed, false, Some(token.clone())));
+                }
+                // Another customer's browser: never merge; a fresh visitor below.
+                (Some(_), Some(_)) => {}
+                (None, _) => return Ok((found, false, Some(token.clone()))),
+            }
         }
         if let Some(id) = upsert.visitor_id
             && let Some(found) = visitor::Entity::find_by_id(id)
                 .filter(visitor::Column::WorkspaceId.eq(upsert.workspace_id))
-                .one(&self.db)
-                .await?
-        {
-            return Ok((found, false, None));
-        }
-        if let Some(external_id) = &upsert.external_id
-            && let Some(found) = visitor::Entity::find()
-                .filter(visitor::Column::WorkspaceId.eq(upsert.workspace_id))
-                .filter(visitor::Column::ExternalId.eq(external_id.as_str()))
                 .one(&self.db)
                 .await?
         {
@@ -194,6 +211,19 @@ impl Store {
         .insert(&self.db)
         .await?;
         Ok((created, true, Some(token)))
+    }
+
+    /// Returns a visitor of the workspace.
+    pub async fn visitor(
+        &self,
+        workspace_id: Uuid,
+        visitor_id: Uuid,
+    ) -> HistoryResult<visitor::Model> {
+        visitor::Entity::find_by_id(visitor_id)
+            .filter(visitor::Column::WorkspaceId.eq(workspace_id))
+            .one(&self.db)
+            .await?
+            .ok_or(HistoryError::VisitorNotFound)
     }
 
     /// Opens a new conversation in status `queued` and records `ConversationOpened`. With
