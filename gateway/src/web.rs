@@ -26,13 +26,15 @@ const I18N_JS: &str = include_str!("../web/i18n.js");
 const APP_CSS: &str = include_str!("../web/app.css");
 const ADMIN: &str = include_str!("../web/admin.html");
 const ADMIN_JS: &str = include_str!("../web/admin.js");
+const ADMIN_WEBHOOKS_JS: &str = include_str!("../web/admin-webhooks.js");
 
 /// Each page: URL path, file name in `gateway/web/`, embedded copy, content type.
-const PAGES: [(&str, &str, &str, &str); 8] = [
+const PAGES: [(&str, &str, &str, &str); 9] = [
     ("/widget.js", "widget.js", WIDGET, JS),
     ("/agent", "agent.html", AGENT, HTML),
     ("/admin", "admin.html", ADMIN, HTML),
     ("/assets/admin.js", "admin.js", ADMIN_JS, JS),
+    ("/assets/admin-webhooks.js", "admin-webhooks.js", ADMIN_WEBHOOKS_JS, JS),
     ("/assets/agent.js", "agent.js", AGENT_JS, JS),
     ("/assets/common.js", "common.js", COMMON_JS, JS),
     ("/assets/i18n.js", "i18n.js", I18N_JS, JS),

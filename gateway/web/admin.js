@@ -4,6 +4,7 @@
 // Agents are created and edited (role, capacity, skills, departments, disabled) and get new
 // passwords in dialogs; departments are created and edited with their routing settings and
 // business hours. Announcements go to the agents signed in now (`POST /v1/announcements`).
+// The Webhooks section (`#webhooks`) lives in admin-webhooks.js, loaded the first time it opens.
 // The session is the agent console's: the same token under the same localStorage key, so an
 // administrator signed in to one page is signed in to the other, and logging out of either ends
 // both. Who may see the dashboard is the server's decision: a 403 `forbidden` on any admin route
@@ -181,6 +182,10 @@ const store = {
 
 const ui = {
   boot: $('boot-screen'),
+  navLinks: [...document.querySelectorAll('.admin-nav-link')],
+  views: { overview: $('view-overview'), webhooks: $('view-webhooks') },
+  webhooksUnavailable: $('webhooks-unavailable'),
+  dashboard: $('dashboard'),
   ...loginElements(),
   forbidden: $('forbidden-screen'),
   forbiddenBody: $('forbidden-body'),
@@ -339,12 +344,20 @@ function showScreen(screen) {
   ui.forbidden.hidden = screen !== 'forbidden';
   ui.app.hidden = screen !== 'app';
   if (screen !== 'app') {
-    for (const dialog of [ui.dialog, ui.edit.dialog, ui.dept.dialog]) if (dialog.open) dialog.close();
+    // Every dialog, the webhooks' too (closing the secret's also forgets the secret).
+    for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
   }
   const slot = { login: ui.loginLangSlot, forbidden: ui.forbiddenLangSlot, app: ui.topbarLangSlot }[screen];
   if (slot) slot.appendChild(ui.lang);
   renderLanguageButton();
-  document.title = screen === 'app' ? t('title.admin') : t('title.base');
+  renderTitle();
+  if (screen === 'app') renderView();
+  else webhooks?.hide();
+}
+
+function renderTitle() {
+  if (store.screen !== 'app') document.title = t('title.base');
+  else document.title = currentView() === 'webhooks' ? t('title.adminWebhooks') : t('title.admin');
 }
 
 function showLogin(messageKey) {
@@ -398,6 +411,7 @@ function resetData() {
   rows.clear();
   ui.agentsBody.replaceChildren();
   ui.departments.replaceChildren();
+  webhooks?.reset();
   // Nothing typed by one session is left for the next one.
   ui.announce.text.value = '';
   renderAnnounceDepartments();
@@ -433,6 +447,64 @@ window.addEventListener('storage', (event) => {
     resetData();
     boot();
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Sections: Overview (agents, departments, announcements) and Webhooks, chosen by the URL's hash
+// ---------------------------------------------------------------------------------------------
+
+const VIEWS = ['overview', 'webhooks'];
+let webhooks = null; // the Webhooks section once admin-webhooks.js is loaded (see loadWebhooks)
+let webhooksLoading = null;
+
+const currentView = () => {
+  const view = location.hash.slice(1);
+  return VIEWS.includes(view) ? view : 'overview';
+};
+
+/** Shows the section the hash names; the overview's polling goes on either way (the live pill). */
+function renderView() {
+  const view = currentView();
+  for (const [name, node] of Object.entries(ui.views)) node.hidden = name !== view;
+  for (const link of ui.navLinks) {
+    if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  renderTitle();
+  if (view === 'webhooks') {
+    loadWebhooks().then((section) => {
+      // Still wanted once loaded: the admin may have moved on meanwhile.
+      if (section && currentView() === 'webhooks' && store.screen === 'app') section.show();
+    });
+  } else {
+    webhooks?.hide();
+  }
+}
+
+/**
+ * Loads the Webhooks section's module on first use. Should it fail (e.g. a server that does not
+ * serve it), the rest of the dashboard keeps working and the section says so.
+ */
+function loadWebhooks() {
+  webhooksLoading ??= import('./admin-webhooks.js')
+    .then(({ createWebhooks }) => {
+      webhooks = createWebhooks({ api, ApiFailure, handledAuthFailure, showToast, formError, readFailure, setBusy, closeOnBackdrop, returnFocus });
+      ui.webhooksUnavailable.hidden = true;
+      return webhooks;
+    })
+    .catch(() => {
+      webhooksLoading = null; // a later visit tries again
+      ui.webhooksUnavailable.textContent = t('admin.webhooks.moduleFailed');
+      ui.webhooksUnavailable.hidden = false;
+      return null;
+    });
+  return webhooksLoading;
+}
+
+window.addEventListener('hashchange', () => {
+  if (store.screen !== 'app') return;
+  ui.dashboard.scrollTop = 0;
+  renderView();
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1688,7 +1760,7 @@ ui.announce.department.addEventListener('change', () => {
 onLanguageChange(() => {
   applyTranslations(document);
   renderLanguageButton();
-  document.title = store.screen === 'app' ? t('title.admin') : t('title.base');
+  renderTitle();
   loginForm.retranslate();
   if (store.screen === 'forbidden') renderForbidden();
   if (agentErrorText) ui.agentError.textContent = agentErrorText();
@@ -1716,6 +1788,8 @@ onLanguageChange(() => {
   announceError.retranslate();
   if (announceDoneText) ui.announce.done.textContent = announceDoneText();
   if (!ui.announce.submit.disabled) ui.announce.submit.textContent = t('admin.announce.submit');
+  if (webhooks) webhooks.retranslate();
+  else if (!ui.webhooksUnavailable.hidden) ui.webhooksUnavailable.textContent = t('admin.webhooks.moduleFailed');
   renderAll();
 });
 
