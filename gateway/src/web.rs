@@ -34,7 +34,12 @@ const PAGES: [(&str, &str, &str, &str); 9] = [
     ("/agent", "agent.html", AGENT, HTML),
     ("/admin", "admin.html", ADMIN, HTML),
     ("/assets/admin.js", "admin.js", ADMIN_JS, JS),
-    ("/assets/admin-webhooks.js", "admin-webhooks.js", ADMIN_WEBHOOKS_JS, JS),
+    (
+        "/assets/admin-webhooks.js",
+        "admin-webhooks.js",
+        ADMIN_WEBHOOKS_JS,
+        JS,
+    ),
     ("/assets/agent.js", "agent.js", AGENT_JS, JS),
     ("/assets/common.js", "common.js", COMMON_JS, JS),
     ("/assets/i18n.js", "i18n.js", I18N_JS, JS),
