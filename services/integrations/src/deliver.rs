@@ -83,6 +83,9 @@ impl Worker {
                                 tasks.spawn(async move {
                                     worker.attempt(delivery).await;
                                     drop(slot);
+                                    // The conversation's next delivery may be due now: look
+                                    // at once rather than at the next poll.
+                                    worker.wake.deliveries.notify_one();
                                 });
                             }
                             Ok(false) => {}
