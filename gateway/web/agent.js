@@ -10,7 +10,9 @@
 // Internal notes (agents only, never sent to the visitor) are keyed by id and shown by time among
 // the messages. A held conversation can be transferred to a colleague or a department, carries
 // tags, and the reply box inserts saved ("canned") replies typed as "/shortcut"; those three use
-// REST (`/v1/directory`, `/v1/conversations/{id}/tags`, `/v1/canned-replies`). `transfer` and
+// REST (`/v1/directory`, `/v1/conversations/{id}/tags`, `/v1/canned-replies`). The open
+// conversation shows a visitor card (`/v1/visitors/{id}`, cached per visitor): verified customer
+// or not, contact, page and the visitor's past conversations. `transfer` and
 // `note` are sent between two pings: the server handles a socket's frames in order and answers
 // through one queue, so an `error` between the two pongs is their refusal and the second pong
 // alone their success (errors carry no conversation id).
@@ -240,6 +242,23 @@ const ui = {
   cannedOpen: $('canned-open'),
   cannedOpenEmpty: $('canned-open-empty'),
   transferOpen: $('transfer-open'),
+  card: {
+    root: $('visitor-card'),
+    name: $('visitor-card-name'),
+    badge: $('visitor-card-badge'),
+    badgeText: $('visitor-card-badge-text'),
+    customer: $('visitor-card-customer'),
+    customerId: $('visitor-card-customer-id'),
+    emailRow: $('visitor-card-email-row'),
+    email: $('visitor-card-email'),
+    pageRow: $('visitor-card-page-row'),
+    page: $('visitor-card-page'),
+    history: $('visitor-card-history'),
+    toggle: $('visitor-card-toggle'),
+    count: $('visitor-card-count'),
+    notice: $('visitor-card-notice'),
+    past: $('visitor-card-past'),
+  },
   tagBar: $('tag-bar'),
   tagList: $('tag-list'),
   tagForm: $('tag-form'),
@@ -349,6 +368,8 @@ function resetConsole() {
   store.directory = { agents: [], departments: [], state: 'idle' };
   store.noteInFlight = null;
   renderedTags = '';
+  visitorCards.clear();
+  renderedCard = '';
   ui.announcements.replaceChildren();
   announcementIds.clear();
   hideCloseConfirm(false);
@@ -1475,6 +1496,7 @@ function openConversation(id, { focus }) {
     clearThreadNotice();
     clearTagError();
     ui.tagInput.value = '';
+    loadVisitorCard(conversation, false);
   }
   ui.workspace.classList.add('show-thread');
   renderConversationList();
@@ -1510,6 +1532,7 @@ function renderThread() {
   renderTyping();
   renderComposerState();
   renderTags(conversation);
+  renderVisitorCard(conversation);
   if (!isWritable(conversation)) {
     showThreadNotice(status === 'closed' ? t('thread.closed') : t('error.not_assigned'), 'info', true);
   } else if (threadNoticeSticky) {
@@ -2611,6 +2634,178 @@ function forgetConversation(conversation) {
   updateTitle();
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Visitor card: who the visitor of the open conversation is, and their past conversations
+// ---------------------------------------------------------------------------------------------
+
+// Read again on opening a conversation when older than this (statuses of past chats change).
+const CARD_MAX_AGE_MS = 30_000;
+/** visitor id → { state: loading | ok | missing | error, visitor, conversations, at } */
+const visitorCards = new Map();
+let cardPastOpen = true; // the past-conversations list, shown or folded (one choice for all cards)
+let renderedCard = ''; // what the past list shows, so renders without a change keep focus
+
+/**
+ * Reads the visitor of `conversation` (GET /v1/visitors/{id}) unless it is cached; `force` reads
+ * again anyway. On opening a conversation a card is also read again when it is older than
+ * CARD_MAX_AGE_MS or does not know this conversation yet (the visitor's new chat).
+ */
+async function loadVisitorCard(conversation, force) {
+  const visitorId = conversation.visitorId;
+  if (!visitorId) return;
+  const cached = visitorCards.get(visitorId);
+  if (cached?.state === 'loading') return;
+  if (cached && !force) {
+    const fresh = Date.now() - cached.at < CARD_MAX_AGE_MS;
+    const knows = cached.state !== 'ok' || cached.conversations.some((entry) => entry.id === conversation.id);
+    if (fresh && knows && cached.state !== 'error') return; // a failed read is tried again at once
+  }
+  // While reading again, the old card stays up.
+  visitorCards.set(visitorId, cached ? { ...cached, state: cached.state === 'ok' ? 'ok' : 'loading', reloading: true } : { state: 'loading', at: 0 });
+  if (!cached) renderOpenCard(visitorId);
+  let next;
+  try {
+    const result = await callApi('GET', `/v1/visitors/${encodeURIComponent(visitorId)}`);
+    if (result.stale) return;
+    if (result.ok && result.body.visitor) {
+      next = {
+        state: 'ok',
+        visitor: result.body.visitor,
+        conversations: Array.isArray(result.body.conversations) ? result.body.conversations : [],
+        at: Date.now(),
+      };
+    } else if (result.status === 404 || result.status === 400) {
+      next = { state: 'missing', at: Date.now() };
+    } else {
+      next = { state: 'error', at: Date.now() };
+    }
+  } catch {
+    next = { state: 'error', at: Date.now() };
+  }
+  // A failed re-read keeps the card it had.
+  const previous = visitorCards.get(visitorId);
+  if (next.state === 'error' && previous?.visitor) next = { ...previous, state: 'ok', reloading: false, at: Date.now() };
+  if (!store.token) return;
+  visitorCards.set(visitorId, next);
+  renderOpenCard(visitorId);
+}
+
+function renderOpenCard(visitorId) {
+  const conversation = store.conversations.get(store.openId);
+  if (conversation && conversation.visitorId === visitorId) renderVisitorCard(conversation);
+}
+
+/** Only http(s) addresses become links; anything else the visitor's page sent stays text. */
+function safeHttpUrl(text) {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+function messageCount(count) {
+  if (!count) return t('card.messages.none');
+  return count === 1 ? t('card.messages.one') : t('card.messages', { count });
+}
+
+function renderVisitorCard(conversation) {
+  const card = ui.card;
+  const visitorId = conversation.visitorId;
+  card.root.hidden = !visitorId;
+  if (!visitorId) return;
+  const entry = visitorCards.get(visitorId);
+  if (!entry) {
+    loadVisitorCard(conversation, false); // the visitor id came after the conversation opened
+    return;
+  }
+  card.root.dataset.state = entry.state;
+  card.root.dataset.visitorId = visitorId;
+  const visitor = entry.state === 'ok' ? entry.visitor : null;
+  const verified = visitor?.verified === true;
+
+  card.name.textContent = (visitor && typeof visitor.name === 'string' && visitor.name.trim()) || t('card.anonymous');
+  card.name.title = visitorId;
+  card.badge.hidden = !visitor;
+  card.badge.dataset.verified = String(verified);
+  card.badgeText.textContent = t(verified ? 'card.verified' : 'card.notVerified');
+  card.badge.title = t(verified ? 'card.verifiedHint' : 'card.notVerifiedHint');
+  const externalId = verified && typeof visitor.external_id === 'string' ? visitor.external_id : '';
+  card.customer.hidden = !externalId;
+  card.customerId.textContent = externalId;
+
+  const email = visitor && typeof visitor.email === 'string' ? visitor.email : '';
+  card.emailRow.hidden = !email;
+  card.emailRow.title = t('card.email');
+  card.email.textContent = email;
+  if (email) card.email.href = `mailto:${encodeURIComponent(email).replace(/%40/g, '@')}`;
+  else card.email.removeAttribute('href');
+
+  const page = visitor && typeof visitor.page_url === 'string' ? visitor.page_url : '';
+  const pageUrl = page ? safeHttpUrl(page) : null;
+  card.pageRow.hidden = !page;
+  card.pageRow.title = `${t('card.page')}: ${page}`;
+  card.page.textContent = pageUrl ? `${pageUrl.host}${pageUrl.pathname === '/' ? '' : pageUrl.pathname}` : page;
+  if (pageUrl) card.page.href = pageUrl.href;
+  else card.page.removeAttribute('href');
+
+  const notice = { loading: 'card.loading', missing: 'card.missing', error: 'card.failed' }[entry.state];
+  card.notice.hidden = !notice;
+  card.notice.textContent = notice ? t(notice) : '';
+  card.notice.dataset.kind = entry.state;
+
+  const past = visitor ? entry.conversations.filter((item) => item && item.id && item.id !== conversation.id) : [];
+  card.history.hidden = !visitor;
+  card.toggle.disabled = past.length === 0;
+  card.toggle.setAttribute('aria-expanded', String(cardPastOpen && past.length > 0));
+  // The server lists at most 50: one of them is the open conversation.
+  const more = entry.conversations?.length >= 50 ? '+' : '';
+  card.count.textContent = past.length ? t('card.pastCount', { count: `${past.length}${more}` }) : t('card.pastNone');
+  card.count.dataset.count = String(past.length);
+  card.past.hidden = !cardPastOpen || past.length === 0;
+  renderPastConversations(past);
+}
+
+function renderPastConversations(past) {
+  const rows = past.map((item) => {
+    const live = store.conversations.get(item.id);
+    const status = live ? statusOf(live) : String(item.status || 'closed');
+    const count = Number(live ? Math.max(live.lastSeq, item.last_seq || 0) : item.last_seq) || 0;
+    const when = live?.lastActivity ? new Date(live.lastActivity) : null;
+    return { id: item.id, openable: Boolean(live), status, count, when };
+  });
+  const key = JSON.stringify([getLanguage(), rows.map((row) => [row.id, row.openable, row.status, row.count, row.when?.getTime() ?? 0])]);
+  if (key === renderedCard) return;
+  renderedCard = key;
+  ui.card.past.replaceChildren(
+    ...rows.map((row) => {
+      const li = el('li', {
+        class: 'visitor-past-entry',
+        'data-testid': 'visitor-past-item',
+        'data-conversation-id': row.id,
+        'data-status': row.status,
+        'data-openable': String(row.openable),
+      });
+      const item = row.openable
+        ? el('button', { type: 'button', class: 'visitor-past-item', 'aria-label': t('card.open', { id: shortId(row.id) }) })
+        : el('div', { class: 'visitor-past-item is-muted', title: t('card.notInList') });
+      const pill = el('span', { class: 'pill pill-small', 'data-status': row.status }, t(`conv.${row.status}`));
+      const title = el('span', { class: 'visitor-past-title' }, t('card.conversation', { id: shortId(row.id) }));
+      const meta = el('span', { class: 'visitor-past-meta' }, messageCount(row.count));
+      item.append(pill, title, meta);
+      if (row.when) {
+        const time = el('time', { class: 'visitor-past-time', datetime: row.when.toISOString() }, formatDateTime(row.when));
+        item.append(time);
+      }
+      if (row.openable) item.addEventListener('click', () => openConversation(row.id, { focus: true }));
+      li.append(item);
+      return li;
+    }),
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Wiring
 // ---------------------------------------------------------------------------------------------
@@ -2660,6 +2855,11 @@ ui.tagForm.addEventListener('submit', (event) => {
   addTagFromInput();
 });
 ui.tagInput.addEventListener('input', clearTagError);
+ui.card.toggle.addEventListener('click', () => {
+  cardPastOpen = !cardPastOpen;
+  const conversation = store.conversations.get(store.openId);
+  if (conversation) renderVisitorCard(conversation);
+});
 ui.transferOpen.addEventListener('click', openTransferDialog);
 ui.transfer.form.addEventListener('submit', (event) => {
   event.preventDefault();
