@@ -35,6 +35,30 @@ fn named<'a>(spans: &'a [SpanData], name: &str) -> Vec<&'a SpanData> {
     spans.iter().filter(|span| span.name == name).collect()
 }
 
+/// Returns the span ids above `span` in `spans`, nearest first.
+fn ancestors<'a>(spans: &'a [SpanData], span: &SpanData) -> impl Iterator<Item = SpanId> + 'a {
+    let mut parent = span.parent_span_id;
+    std::iter::from_fn(move || {
+        let above = spans
+            .iter()
+            .find(|candidate| candidate.span_context.span_id() == parent)?;
+        parent = above.parent_span_id;
+        Some(above.span_context.span_id())
+    })
+}
+
+/// Returns whether every span of the trace hangs off `root` or another span of the trace (a
+/// span still running is not exported yet, so a chain may be incomplete for a moment).
+fn is_one_tree(spans: &[SpanData], root: SpanId) -> bool {
+    let ids: HashSet<SpanId> = spans
+        .iter()
+        .map(|span| span.span_context.span_id())
+        .collect();
+    spans
+        .iter()
+        .all(|span| span.parent_span_id == root || ids.contains(&span.parent_span_id))
+}
+
 /// Asserts every span of the trace hangs off the browser's span or another span of the trace.
 fn assert_one_tree(spans: &[SpanData], root: SpanId) {
     let ids: HashSet<SpanId> = spans
@@ -80,10 +104,18 @@ async fn a_visitor_message_is_one_trace_across_gateway_history_nats_and_routing(
         Duration::from_secs(20),
         "routing's consumer, its assignment call and the webhook in the first message's trace",
         || async {
+            // Spans are exported when they end: routing's consumer span ends after the calls
+            // it made, so wait for the whole chain rather than for its parts.
             let spans = trace_spans(first_trace);
-            !named(&spans, "nats.consume").is_empty()
-                && !named(&spans, assign).is_empty()
+            let consumed: HashSet<SpanId> = named(&spans, "nats.consume")
+                .iter()
+                .map(|span| span.span_context.span_id())
+                .collect();
+            named(&spans, assign)
+                .iter()
+                .any(|span| ancestors(&spans, span).any(|id| consumed.contains(&id)))
                 && !named(&spans, "webhook.deliver").is_empty()
+                && is_one_tree(&spans, first_root)
         },
     )
     .await;
@@ -138,11 +170,7 @@ async fn a_visitor_message_is_one_trace_across_gateway_history_nats_and_routing(
     assert!(
         named(&first, assign)
             .iter()
-            .any(|span| consumed.contains(&span.parent_span_id)
-                || first
-                    .iter()
-                    .any(|other| other.span_context.span_id() == span.parent_span_id
-                        && consumed.contains(&other.parent_span_id))),
+            .any(|span| ancestors(&first, span).any(|id| consumed.contains(&id))),
         "routing's AssignConversation call descends from a NATS consumer span"
     );
     assert_one_tree(&first, first_root);
@@ -169,7 +197,10 @@ async fn a_visitor_message_is_one_trace_across_gateway_history_nats_and_routing(
     wait_until(
         Duration::from_secs(20),
         "the gateway's live delivery span in the second message's trace",
-        || async { !named(&trace_spans(second_trace), "ws.deliver").is_empty() },
+        || async {
+            let spans = trace_spans(second_trace);
+            !named(&spans, "ws.deliver").is_empty() && is_one_tree(&spans, second_root)
+        },
     )
     .await;
     let second = trace_spans(second_trace);
