@@ -753,7 +753,11 @@ impl Session {
             if !self.limiter.allow(Instant::now()) {
                 // Name the dropped message so the client knows what to send again.
                 let client_msg_id = match &parsed {
-                    Ok(ClientFrame::Message { client_msg_id, .. }) => Some(client_msg_id.clone()),
+                    // Cut like every echoed id (docs/protocol.md §6): the frame was not
+                    // validated, so its id may be up to a frame long.
+                    Ok(ClientFrame::Message { client_msg_id, .. }) => {
+                        Some(client_msg_id.chars().take(64).collect())
+                    }
                     Ok(_) => None,
                     Err(error) => error.client_msg_id.clone(),
                 };
