@@ -122,11 +122,14 @@ fn service_error(status: tonic::Status) -> ApiError {
     ApiError::from_status(&status, "not_found")
 }
 
+/// Returns a protobuf time as RFC 3339, or null when absent.
 fn time(at: Option<&prost_types::Timestamp>) -> Value {
-    at.and_then(|at| chrono::DateTime::from_timestamp(at.seconds, at.nanos.max(0) as u32))
-        .map_or(Value::Null, |at| {
-            json!(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        })
+    let text = crate::ws::view::rfc3339(at);
+    if text.is_empty() {
+        Value::Null
+    } else {
+        json!(text)
+    }
 }
 
 fn webhook_json(webhook: &pb::Webhook) -> Value {

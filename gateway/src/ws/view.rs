@@ -89,7 +89,8 @@ pub fn trace_id_of(traceparent: &str) -> Option<String> {
 }
 
 /// Formats a protobuf timestamp as RFC 3339 with milliseconds (empty when absent).
-fn rfc3339(at: Option<&prost_types::Timestamp>) -> String {
+/// Returns a protobuf time as RFC 3339 with milliseconds, or an empty string when absent.
+pub(crate) fn rfc3339(at: Option<&prost_types::Timestamp>) -> String {
     at.and_then(|at| {
         chrono::DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).unwrap_or(0))
     })

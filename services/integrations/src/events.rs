@@ -71,11 +71,7 @@ async fn handle(store: Store, wake: Arc<Wake>, event: Event) -> Result<(), Handl
     } else {
         envelope.event_id.clone()
     };
-    let occurred_at = envelope
-        .occurred_at
-        .as_ref()
-        .and_then(|at| chrono::DateTime::from_timestamp(at.seconds, at.nanos.max(0) as u32))
-        .unwrap_or_else(chrono::Utc::now);
+    let occurred_at = payload::time_or_now(envelope.occurred_at.as_ref());
     let recorded = store
         .record_event(workspace_id, &event_id, &outgoing, occurred_at)
         .await?;

@@ -122,10 +122,14 @@ fn message_json(message: &history_pb::Message) -> Value {
     })
 }
 
-fn timestamp(at: Option<&prost_types::Timestamp>) -> String {
+/// Returns a protobuf time as a UTC time; now when absent or invalid.
+pub fn time_or_now(at: Option<&prost_types::Timestamp>) -> chrono::DateTime<chrono::Utc> {
     at.and_then(|at| chrono::DateTime::from_timestamp(at.seconds, at.nanos.max(0) as u32))
         .unwrap_or_else(chrono::Utc::now)
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn timestamp(at: Option<&prost_types::Timestamp>) -> String {
+    time_or_now(at).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]
