@@ -2,7 +2,6 @@
 //! directions is acked, delivered once and in order, and the JSON report says so.
 
 use crate::process::{Process, Switchboard};
-use crate::wait_healthy;
 use clap::Parser;
 use serde_json::Value;
 use switchboard_bench::{Config, Direction};
@@ -26,7 +25,7 @@ async fn bench_run_delivers_every_acked_message_once_and_in_order() {
         ),
     ];
     let mut server = Process::start(Switchboard::AllInOne, &env);
-    wait_healthy(&reqwest::Client::new(), &base).await;
+    server.wait_healthy(&base).await;
 
     let config = Config::try_parse_from([
         "switchboard-bench",

@@ -31,9 +31,9 @@ impl AllInOne {
             ("SWITCHBOARD_BOOTSTRAP_PASSWORD", ADMIN_PASSWORD.to_owned()),
         ];
         env.extend_from_slice(extra);
-        let process = Process::start(Switchboard::AllInOne, &env);
+        let mut process = Process::start(Switchboard::AllInOne, &env);
         let base = format!("http://127.0.0.1:{port}");
-        wait_healthy(&reqwest::Client::new(), &base).await;
+        process.wait_healthy(&base).await;
         Self { process, base, env }
     }
 
@@ -41,7 +41,7 @@ impl AllInOne {
     async fn crash_and_restart(&mut self) {
         self.process.kill();
         self.process = Process::start(Switchboard::AllInOne, &self.env);
-        wait_healthy(&reqwest::Client::new(), &self.base).await;
+        self.process.wait_healthy(&self.base).await;
     }
 }
 
@@ -94,8 +94,11 @@ impl Distributed {
                 format!("127.0.0.1:{metrics_port}"),
             ));
             metrics.push(format!("http://127.0.0.1:{metrics_port}/metrics"));
-            services.push(Process::start(command, &env));
-            wait_until(STARTUP, "service to serve", || grpc_serving(port)).await;
+            let mut service = Process::start(command, &env);
+            service
+                .wait_up(&format!("{command:?} to serve"), || grpc_serving(port))
+                .await;
+            services.push(service);
         }
         let mut started = Vec::new();
         for _ in 0..gateways {
@@ -103,8 +106,9 @@ impl Distributed {
             let mut env = shared.clone();
             env.push(("SWITCHBOARD_HTTP_ADDR", format!("127.0.0.1:{port}")));
             let base = url(port);
-            started.push((Process::start(Switchboard::Gateway, &env), base.clone()));
-            wait_healthy(&reqwest::Client::new(), &base).await;
+            let mut gateway = Process::start(Switchboard::Gateway, &env);
+            gateway.wait_healthy(&base).await;
+            started.push((gateway, base.clone()));
         }
         // agent-management serves before its bootstrap (which goes through its own gRPC API)
         // has created the admin: wait until the admin can log in.

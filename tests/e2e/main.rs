@@ -247,21 +247,23 @@ async fn services_run_as_separate_processes_on_postgres_and_nats() {
     // Each service migrates its own tables in the one database on start; starting them one after
     // the other keeps the first-run migrations from racing each other.
     let mut agents = Process::start(Switchboard::Agents, &with_grpc(agents_port));
-    wait_until(STARTUP, "agent-management to serve", || {
-        grpc_serving(agents_port)
-    })
-    .await;
+    agents
+        .wait_up("agent-management to serve", || grpc_serving(agents_port))
+        .await;
     let mut history = Process::start(Switchboard::History, &with_grpc(history_port));
-    wait_until(STARTUP, "conversation-history to serve", || {
-        grpc_serving(history_port)
-    })
-    .await;
+    history
+        .wait_up("conversation-history to serve", || {
+            grpc_serving(history_port)
+        })
+        .await;
     let mut routing = Process::start(Switchboard::Routing, &with_grpc(routing_port));
-    wait_until(STARTUP, "routing to serve", || grpc_serving(routing_port)).await;
+    routing
+        .wait_up("routing to serve", || grpc_serving(routing_port))
+        .await;
     let mut gateway = Process::start(Switchboard::Gateway, &shared);
     let base = url(http_port);
     let http = reqwest::Client::new();
-    wait_healthy(&http, &base).await;
+    gateway.wait_healthy(&base).await;
     agents.wait_for_stdout(STARTUP, "created workspace and admin owner@acme.example");
 
     let session: Value = login(&http, &base, "owner@acme.example", "correct-horse-battery")

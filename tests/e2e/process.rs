@@ -1,9 +1,10 @@
 //! Running the `switchboard` binary as a child process: start with an environment, read its
 //! console, stop it with SIGTERM, kill it on drop.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// The subcommands under test.
@@ -52,18 +53,37 @@ pub(crate) struct Process {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
+    /// The last lines of stderr (unless `TEST_LOG` passes stderr through), for failure messages.
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
 }
+
+/// How many stderr lines a [`Process`] keeps to explain an early exit.
+const STDERR_TAIL: usize = 40;
 
 impl Process {
     /// Starts `which` with `env`.
     pub(crate) fn start(which: Switchboard, env: &[(&str, String)]) -> Self {
         let mut command = command(which, env);
         command.stdout(Stdio::piped()).stdin(Stdio::null());
-        if std::env::var_os("TEST_LOG").is_none() {
-            command.stderr(Stdio::null());
+        let capture_stderr = std::env::var_os("TEST_LOG").is_none();
+        if capture_stderr {
+            command.stderr(Stdio::piped());
         }
         let mut child = command.spawn().expect("switchboard binary runs");
         let stdout = child.stdout.take().expect("stdout piped");
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let tail = Arc::clone(&stderr_tail);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut tail = tail.lock().expect("stderr tail lock");
+                    if tail.len() == STDERR_TAIL {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
+            });
+        }
         let (sender, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -76,6 +96,52 @@ impl Process {
             child,
             lines,
             seen: Vec::new(),
+            stderr_tail,
+        }
+    }
+
+    /// Waits (up to [`crate::STARTUP`]) until `condition` holds, failing at once if the process
+    /// exits meanwhile.
+    pub(crate) async fn wait_up<F, Fut>(&mut self, what: &str, mut condition: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + crate::STARTUP;
+        while !condition().await {
+            self.assert_running(what);
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {:?} waiting for {what}",
+                crate::STARTUP
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the process answers `GET {base}/healthz` with 200.
+    pub(crate) async fn wait_healthy(&mut self, base: &str) {
+        let http = reqwest::Client::new();
+        self.wait_up(&format!("{base}/healthz to answer 200"), || async {
+            matches!(http.get(format!("{base}/healthz")).send().await, Ok(response) if response.status() == 200)
+        })
+        .await;
+    }
+
+    /// Panics, with the exit status and the last stderr lines, if the process has exited.
+    ///
+    /// Called while waiting for a process to come up, so a service that failed at start (a port
+    /// taken, a bad setting) fails the test at once with its reason instead of after a timeout.
+    pub(crate) fn assert_running(&mut self, what: &str) {
+        if let Some(status) = self.child.try_wait().expect("wait") {
+            // Give the reader thread a moment to drain the pipe the process just closed.
+            std::thread::sleep(Duration::from_millis(100));
+            let tail = self.stderr_tail.lock().expect("stderr tail lock");
+            let tail: Vec<&str> = tail.iter().map(String::as_str).collect();
+            panic!(
+                "{what} exited early ({status}); last stderr:\n{}",
+                tail.join("\n")
+            );
         }
     }
 

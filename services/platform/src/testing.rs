@@ -310,12 +310,32 @@ impl Drop for TcpProxy {
     }
 }
 
-/// Returns a TCP port that was free a moment ago.
+/// Returns a TCP port that was free a moment ago and that no other caller in this process got.
+///
+/// Ports come from 15000..32000, below Linux's ephemeral range (32768..60999): a port the kernel
+/// handed out for `bind(0)` and that was then released can be taken again at once as the local end
+/// of any outgoing connection (to PostgreSQL, NATS, another test's service), and a service started
+/// on it a moment later fails to bind. A process-wide counter (starting at a point derived from
+/// the pid, so two test binaries rarely overlap) keeps parallel tests from getting the same port.
 pub fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .unwrap_or_else(|error| panic!("cannot find a free port: {error}"))
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 15_000;
+    const SPAN: u32 = 17_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..SPAN {
+        let offset = NEXT.fetch_add(1, Ordering::SeqCst) % SPAN;
+        let port = u16::try_from(FIRST + offset).expect("port range fits u16");
+        if StdListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("cannot find a free port in {FIRST}..{}", FIRST + SPAN)
 }
 
 /// Waits until `condition` holds, polling every 20 ms; panics with `what` after `timeout`.
