@@ -49,6 +49,11 @@ pub(crate) struct Settings {
     pub(crate) otlp_endpoint: Option<String>,
     /// Close assigned conversations quiet for this long (0 = never).
     pub(crate) auto_close_secs: u64,
+    /// Comma-separated addresses/CIDRs of reverse proxies whose `X-Forwarded-For` the gateway
+    /// believes for the client address (audit log, rate limits).
+    pub(crate) trusted_proxies: String,
+    /// How often conversation-history deletes conversations past their workspace's retention.
+    pub(crate) retention_sweep_secs: u64,
     /// Apply migrations when a service starts (turn off when a deploy job runs `migrate`).
     pub(crate) migrate_on_start: bool,
     /// WebSocket limits of the gateway (see docs/protocol.md).
@@ -97,6 +102,8 @@ impl Default for Settings {
             presence_grace_secs: 30,
             otlp_endpoint: None,
             auto_close_secs: 30 * 60,
+            retention_sweep_secs: 60 * 60,
+            trusted_proxies: "127.0.0.0/8,::1/128".to_owned(),
             migrate_on_start: true,
             ws_max_frame_bytes: 64 * 1024,
             ws_outbound_queue: 256,
@@ -174,6 +181,7 @@ impl Settings {
                 self.log_format
             ));
         }
+        self.trusted_proxy_nets()?;
         if self.max_text_bytes == 0 || self.max_text_bytes > 1024 * 1024 {
             return Err("SWITCHBOARD_MAX_TEXT_BYTES must be between 1 and 1048576".to_owned());
         }
@@ -318,6 +326,23 @@ impl Settings {
         }
     }
 
+    /// Parses `SWITCHBOARD_TRUSTED_PROXIES`: addresses (a host each) or CIDRs.
+    fn trusted_proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!("SWITCHBOARD_TRUSTED_PROXIES: {entry:?} is not an address or CIDR")
+                    })
+            })
+            .collect()
+    }
+
     /// Returns conversation-history's config on `database_url`.
     pub(crate) fn history(&self, database_url: String) -> switchboard_conversation_history::Config {
         switchboard_conversation_history::Config {
@@ -327,6 +352,7 @@ impl Settings {
             max_text_bytes: self.max_text_bytes,
             shutdown_grace_secs: self.shutdown_grace_secs,
             auto_close_secs: self.auto_close_secs,
+            retention_sweep_ms: self.retention_sweep_secs.saturating_mul(1000),
             ..switchboard_conversation_history::Config::default()
         }
     }
@@ -387,6 +413,8 @@ impl Settings {
             replay_limit: self.ws_replay_limit,
             shutdown_grace_secs: self.shutdown_grace_secs,
             web_dir: self.web_dir.clone(),
+            // Checked by `validate`.
+            trusted_proxies: self.trusted_proxy_nets().unwrap_or_default(),
             ..switchboard_gateway::Config::default()
         }
     }

@@ -25,6 +25,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
+use switchboard_platform::actor::RequestActor;
 use switchboard_proto::agent::v1 as agent_pb;
 use switchboard_proto::common::v1::{AgentRole, AgentStatus, ConversationStatus, PageRequest};
 use switchboard_proto::history::v1 as history_pb;
@@ -185,7 +186,16 @@ async fn admin_with_id(
     Ok((workspace_id, agent.id))
 }
 
-/// Returns the caller's workspace id when the caller is an admin.
+/// Returns the caller's workspace and, for the audit log, the caller (agent id, address, user
+/// agent) when the caller is an admin.
+pub(crate) async fn admin_actor(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+) -> Result<(String, RequestActor), ApiError> {
+    let (workspace_id, agent_id) = admin_with_id(gateway, headers).await?;
+    Ok((workspace_id, crate::client::actor(headers, Some(agent_id))))
+}
+
 /// Returns the workspace of the admin whose bearer token `headers` carry (401/403 otherwise).
 pub(crate) async fn admin(gateway: &Gateway, headers: &HeaderMap) -> Result<String, ApiError> {
     Ok(admin_with_id(gateway, headers).await?.0)
@@ -197,12 +207,12 @@ async fn identity_secret(
     State(gateway): State<Arc<Gateway>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
+    let (workspace_id, actor) = admin_actor(&gateway, &headers).await?;
     let secret = gateway
         .peers
         .agents
         .clone()
-        .get_identity_secret(agent_pb::GetIdentitySecretRequest { workspace_id })
+        .get_identity_secret(actor.request(agent_pb::GetIdentitySecretRequest { workspace_id }))
         .await
         .map_err(service_error)?
         .into_inner()
@@ -296,7 +306,7 @@ async fn create_agent(
     headers: HeaderMap,
     body: Result<Json<NewAgent>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
+    let (workspace_id, actor) = admin_actor(&gateway, &headers).await?;
     let body = json_body(body)?;
     let role = role_from_json(body.role.as_deref().unwrap_or("agent"))?;
     let max_concurrent = body.max_concurrent.map_or(Ok(3), capacity_from_json)?;
@@ -304,7 +314,7 @@ async fn create_agent(
         .peers
         .agents
         .clone()
-        .create_agent(agent_pb::CreateAgentRequest {
+        .create_agent(actor.request(agent_pb::CreateAgentRequest {
             workspace_id,
             name: body.name,
             email: body.email,
@@ -313,7 +323,7 @@ async fn create_agent(
             max_concurrent,
             department_ids: body.department_ids,
             skills: body.skills,
-        })
+        }))
         .await
         .map_err(agent_write_error)?
         .into_inner();
@@ -341,6 +351,7 @@ async fn update_agent(
     body: Result<Json<AgentPatch>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let (workspace_id, caller_id) = admin_with_id(&gateway, &headers).await?;
+    let actor = crate::client::actor(&headers, Some(caller_id.clone()));
     let body = json_body(body)?;
     let demoted = body.role.as_deref().is_some_and(|role| role != "admin");
     if agent_id == caller_id && (body.disabled == Some(true) || demoted) {
@@ -371,7 +382,7 @@ async fn update_agent(
         .peers
         .agents
         .clone()
-        .update_agent(request)
+        .update_agent(actor.request(request))
         .await
         .map_err(agent_write_error)?
         .into_inner();
@@ -389,17 +400,17 @@ async fn reset_password(
     Path(agent_id): Path<String>,
     body: Result<Json<NewPassword>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
+    let (workspace_id, actor) = admin_actor(&gateway, &headers).await?;
     let body = json_body(body)?;
     gateway
         .peers
         .agents
         .clone()
-        .reset_agent_password(agent_pb::ResetAgentPasswordRequest {
+        .reset_agent_password(actor.request(agent_pb::ResetAgentPasswordRequest {
             workspace_id,
             agent_id,
             new_password: body.password,
-        })
+        }))
         .await
         .map_err(service_error)?;
     Ok(StatusCode::NO_CONTENT)
@@ -445,30 +456,33 @@ async fn create_department(
     headers: HeaderMap,
     body: Result<Json<NewDepartment>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
+    let (workspace_id, actor) = admin_actor(&gateway, &headers).await?;
     let body = json_body(body)?;
     let department = gateway
         .peers
         .agents
         .clone()
-        .create_department(agent_pb::CreateDepartmentRequest {
-            workspace_id,
-            name: body.name,
-            strategy: body
-                .strategy
-                .as_deref()
-                .map(strategy_from_json)
-                .transpose()?
-                .unwrap_or(agent_pb::RoutingStrategy::LeastLoaded) as i32,
-            sticky_window_secs: body
-                .sticky_window_secs
-                .map(sticky_window_from_json)
-                .transpose()?
-                .unwrap_or(0),
-            required_skills: body.required_skills,
-            business_hours: body.business_hours.map(Into::into),
-            fallback_department_id: body.fallback_department_id,
-        })
+        .create_department(
+            actor.request(agent_pb::CreateDepartmentRequest {
+                workspace_id,
+                name: body.name,
+                strategy: body
+                    .strategy
+                    .as_deref()
+                    .map(strategy_from_json)
+                    .transpose()?
+                    .unwrap_or(agent_pb::RoutingStrategy::LeastLoaded)
+                    as i32,
+                sticky_window_secs: body
+                    .sticky_window_secs
+                    .map(sticky_window_from_json)
+                    .transpose()?
+                    .unwrap_or(0),
+                required_skills: body.required_skills,
+                business_hours: body.business_hours.map(Into::into),
+                fallback_department_id: body.fallback_department_id,
+            }),
+        )
         .await
         .map_err(service_error)?
         .into_inner()
@@ -500,7 +514,7 @@ async fn update_department(
     Path(department_id): Path<String>,
     body: Result<Json<DepartmentPatch>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
+    let (workspace_id, actor) = admin_actor(&gateway, &headers).await?;
     let body = json_body(body)?;
     let request = agent_pb::UpdateDepartmentRequest {
         workspace_id,
@@ -529,7 +543,7 @@ async fn update_department(
         .peers
         .agents
         .clone()
-        .update_department(request)
+        .update_department(actor.request(request))
         .await
         .map_err(service_error)?
         .into_inner()

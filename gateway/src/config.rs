@@ -40,6 +40,9 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Read web pages from this directory on every request instead of the embedded copies.
     pub web_dir: Option<std::path::PathBuf>,
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies such as nginx); the client
+    /// address of a request is then the nearest address in that header not in this list.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Config {
@@ -62,6 +65,10 @@ impl Default for Config {
             replay_limit: 10_000,
             shutdown_grace_secs: 10,
             web_dir: None,
+            trusted_proxies: vec![
+                "127.0.0.0/8".parse().expect("loopback v4"),
+                "::1/128".parse().expect("loopback v6"),
+            ],
         }
     }
 }

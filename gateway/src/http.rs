@@ -7,6 +7,7 @@
 //! | `POST /v1/auth/logout` | ends the bearer's session |
 //! | `GET /v1/me` | the bearer's agent and workspace (with `site_key`); 401 `unauthorized` |
 //! | `/v1/admin/*` | agents, departments, live overview for admins ([`crate::admin`]) |
+//! | `/v1/admin/audit`, `/v1/admin/visitors/{id}`, `/v1/admin/retention` | audit log, visitor export and erasure, retention ([`crate::privacy`]) |
 //! | `GET /v1/queue` | conversations of the bearer's workspace waiting for an agent, oldest first |
 //! | `/v1/canned-replies`, `/v1/conversations/{id}/tags` | console tools ([`crate::console`]) |
 //! | `GET /v1/visitor/ws`, `GET /v1/agent/ws` | the WebSocket protocol ([`crate::ws`]) |
@@ -42,9 +43,14 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .merge(crate::admin::routes())
         .merge(crate::webhooks::routes())
         .merge(crate::console::routes())
+        .merge(crate::privacy::routes())
         .merge(switchboard_platform::metrics::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
+            crate::client::client_address,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(gateway)
 }
@@ -97,17 +103,19 @@ pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError>
 
 async fn login(
     State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
     body: Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<Json<Value>, Response> {
     let body = json_body(body).map_err(IntoResponse::into_response)?;
+    let actor = crate::client::actor(&headers, None);
     let response = gateway
         .peers
         .agents
         .clone()
-        .login(agent_pb::LoginRequest {
+        .login(actor.request(agent_pb::LoginRequest {
             email: body.email,
             password: body.password,
-        })
+        }))
         .await
         .map_err(|status| match status.code() {
             tonic::Code::Unauthenticated => ApiError::new(
@@ -165,9 +173,11 @@ async fn logout(
         .peers
         .agents
         .clone()
-        .logout(agent_pb::LogoutRequest {
-            token: token.to_owned(),
-        })
+        .logout(
+            crate::client::actor(&headers, None).request(agent_pb::LogoutRequest {
+                token: token.to_owned(),
+            }),
+        )
         .await
         .map_err(|status| ApiError::from_status(&status, "not_found"))?;
     Ok(StatusCode::NO_CONTENT)

@@ -8,11 +8,13 @@
 //! text.
 
 pub mod admin;
+pub mod client;
 pub mod config;
 pub mod console;
 pub mod error;
 pub mod http;
 pub mod peers;
+pub mod privacy;
 pub mod state;
 pub mod stats;
 pub mod web;
@@ -54,8 +56,11 @@ pub async fn run(
     let app = http::router(gateway);
     tracing::info!(addr = ?listener.local_addr().ok(), "gateway serving");
     let grace = config.shutdown_grace();
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let server = std::future::IntoFuture::into_future(server);
     tokio::pin!(server);
     tokio::select! {

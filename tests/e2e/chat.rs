@@ -47,6 +47,8 @@ impl AllInOne {
 
 /// Services as separate processes on PostgreSQL + NATS, with `gateways` gateways.
 pub(crate) struct Distributed {
+    /// The PostgreSQL database all services use, for tests that check rows.
+    pub(crate) database_url: String,
     gateways: Vec<(Process, String)>,
     services: Vec<Process>,
     /// `/metrics` URLs of agent-management, conversation-history and routing.
@@ -123,6 +125,7 @@ impl Distributed {
             .await;
         }
         Self {
+            database_url: db.url.clone(),
             gateways: started,
             services,
             metrics,
@@ -135,13 +138,13 @@ impl Distributed {
 }
 
 /// A visitor and an online agent who have exchanged their first two messages.
-struct Chat {
-    visitor: WsClient,
-    visitor_token: String,
-    agent: WsClient,
-    agent_token: String,
-    site_key: String,
-    conversation_id: String,
+pub(crate) struct Chat {
+    pub(crate) visitor: WsClient,
+    pub(crate) visitor_token: String,
+    pub(crate) agent: WsClient,
+    pub(crate) agent_token: String,
+    pub(crate) site_key: String,
+    pub(crate) conversation_id: String,
 }
 
 pub(crate) fn message(client_msg_id: &str, text: &str, conversation_id: Option<&str>) -> Value {
@@ -154,7 +157,7 @@ pub(crate) fn message(client_msg_id: &str, text: &str, conversation_id: Option<&
 
 /// Logs the admin in as an agent on `agent_base`, opens a visitor on `visitor_base`, and checks
 /// the first exchange: ack seq 1, assignment, delivery both ways.
-async fn first_exchange(visitor_base: &str, agent_base: &str) -> Chat {
+pub(crate) async fn first_exchange(visitor_base: &str, agent_base: &str) -> Chat {
     let http = reqwest::Client::new();
     let session: Value = login(&http, agent_base, ADMIN_EMAIL, ADMIN_PASSWORD)
         .await

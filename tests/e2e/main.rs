@@ -7,6 +7,7 @@ mod console;
 mod identity;
 mod offline;
 mod presence;
+mod privacy;
 mod process;
 mod queue;
 mod rating;

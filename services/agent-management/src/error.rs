@@ -13,6 +13,8 @@ pub enum AgentError {
     AgentDisabled,
     #[error("agent not found")]
     AgentNotFound,
+    #[error("audit event not found")]
+    AuditEventNotFound,
     #[error("canned reply not found")]
     CannedReplyNotFound,
     #[error("database error: {0}")]
@@ -54,6 +56,7 @@ impl From<AgentError> for Status {
         match &error {
             AgentError::AgentNotFound => grpc::not_found("agent"),
             AgentError::CannedReplyNotFound => grpc::not_found("canned reply"),
+            AgentError::AuditEventNotFound => grpc::not_found("audit event"),
             AgentError::AgentDisabled => Status::permission_denied("agent is disabled"),
             AgentError::DepartmentNotFound => grpc::not_found("department"),
             AgentError::WorkspaceNotFound => grpc::not_found("workspace"),

@@ -6,10 +6,11 @@ use crate::store::{
     Status, Store, Strategy, hours_from_stored, skills_from_stored,
 };
 use crate::{
-    AgentError,
+    AgentError, audit,
     db::entity::{canned_reply, department, workspace},
 };
 use std::sync::Arc;
+use switchboard_platform::actor::RequestActor;
 use switchboard_platform::grpc::{invalid_argument, parse_uuid, timestamp};
 use switchboard_proto::agent::v1::{
     self as pb, agent_management_service_server::AgentManagementService,
@@ -383,10 +384,103 @@ impl AgentManagementService for AgentGrpc {
         &self,
         request: Request<pb::GetIdentitySecretRequest>,
     ) -> GrpcResult<pb::GetIdentitySecretResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
         let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
         let workspace = self.store.workspace(workspace_id).await?;
+        // An admin reading the secret is audited; services reading it for verification are not.
+        if actor.actor_id.is_some() {
+            let entry = audit::Entry::succeeded(
+                workspace_id,
+                "identity_secret.read",
+                "workspace",
+                workspace_id,
+            );
+            self.store.record_audit(&actor, entry).await?;
+        }
         Ok(Response::new(pb::GetIdentitySecretResponse {
             secret: workspace.secret,
+        }))
+    }
+
+    async fn record_audit_event(
+        &self,
+        request: Request<pb::RecordAuditEventRequest>,
+    ) -> GrpcResult<pb::RecordAuditEventResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let action = audit_action(&request.action)?;
+        let outcome = audit_outcome(&request.outcome, true)?;
+        let target = match (request.target_kind, request.target_id) {
+            (Some(kind), Some(id)) => Some((
+                bounded("target_kind", kind, 64)?,
+                bounded("target_id", id, 200)?,
+            )),
+            (None, None) => None,
+            _ => {
+                return Err(invalid_argument(
+                    "target_kind",
+                    "target_kind and target_id go together",
+                ));
+            }
+        };
+        let entry = audit::Entry {
+            workspace_id,
+            action,
+            target,
+            outcome,
+            detail: audit_detail(request.detail)?,
+        };
+        let id = self.store.record_audit(&actor, entry).await?;
+        Ok(Response::new(pb::RecordAuditEventResponse {
+            id: u64::try_from(id).unwrap_or_default(),
+        }))
+    }
+
+    async fn complete_audit_event(
+        &self,
+        request: Request<pb::CompleteAuditEventRequest>,
+    ) -> GrpcResult<pb::CompleteAuditEventResponse> {
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let id = i64::try_from(request.id).map_err(|_| invalid_argument("id", "unknown id"))?;
+        let outcome = audit_outcome(&request.outcome, false)?;
+        self.store
+            .complete_audit(workspace_id, id, outcome, audit_detail(request.detail)?)
+            .await?;
+        Ok(Response::new(pb::CompleteAuditEventResponse {}))
+    }
+
+    async fn list_audit_events(
+        &self,
+        request: Request<pb::ListAuditEventsRequest>,
+    ) -> GrpcResult<pb::ListAuditEventsResponse> {
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let filter = audit::Filter {
+            before_id: request
+                .before_id
+                .map(|id| i64::try_from(id).unwrap_or(i64::MAX)),
+            action_prefix: request
+                .action_prefix
+                .map(|prefix| bounded("action_prefix", prefix, 64))
+                .transpose()?,
+            actor_id: request
+                .actor_id
+                .map(|actor| bounded("actor_id", actor, 64))
+                .transpose()?,
+            since: request.since.map(from_timestamp).transpose()?,
+            until: request.until.map(from_timestamp).transpose()?,
+        };
+        let limit = match request.limit {
+            0 => 100,
+            limit if u64::from(limit) <= audit::MAX_PAGE => u64::from(limit),
+            _ => return Err(invalid_argument("limit", "must be between 1 and 500")),
+        };
+        let (events, next) = self.store.audit_events(workspace_id, filter, limit).await?;
+        Ok(Response::new(pb::ListAuditEventsResponse {
+            events: events.into_iter().map(audit_event_to_proto).collect(),
+            next_before_id: next.and_then(|id| u64::try_from(id).ok()),
         }))
     }
 
@@ -424,6 +518,7 @@ impl AgentManagementService for AgentGrpc {
         &self,
         request: Request<pb::CreateDepartmentRequest>,
     ) -> GrpcResult<pb::CreateDepartmentResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
         let request = request.into_inner();
         let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
         let name = required("name", &request.name)?;
@@ -440,7 +535,7 @@ impl AgentManagementService for AgentGrpc {
         };
         let department = self
             .store
-            .create_department(workspace_id, &name, settings)
+            .create_department(&actor, workspace_id, &name, settings)
             .await?;
         Ok(Response::new(pb::CreateDepartmentResponse {
             department: Some(department_to_proto(department)),
@@ -451,6 +546,7 @@ impl AgentManagementService for AgentGrpc {
         &self,
         request: Request<pb::UpdateDepartmentRequest>,
     ) -> GrpcResult<pb::UpdateDepartmentResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
         let request = request.into_inner();
         let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
         let department_id = parse_uuid("department_id", &request.department_id)?;
@@ -484,7 +580,7 @@ impl AgentManagementService for AgentGrpc {
         };
         let department = self
             .store
-            .update_department(workspace_id, department_id, changes)
+            .update_department(&actor, workspace_id, department_id, changes)
             .await?;
         Ok(Response::new(pb::UpdateDepartmentResponse {
             department: Some(department_to_proto(department)),
@@ -506,6 +602,7 @@ impl AgentManagementService for AgentGrpc {
         &self,
         request: Request<pb::CreateAgentRequest>,
     ) -> GrpcResult<pb::CreateAgentResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
         let request = request.into_inner();
         let role = role_from_proto(request.role)?;
         let max_concurrent = capacity(request.max_concurrent, Some(3))?;
@@ -520,7 +617,7 @@ impl AgentManagementService for AgentGrpc {
             department_ids,
             skills: skills("skills", &request.skills)?,
         };
-        let agent = self.store.create_agent(new).await?;
+        let agent = self.store.create_agent(&actor, new).await?;
         Ok(Response::new(pb::CreateAgentResponse {
             agent: Some(agent_to_proto(agent)),
         }))
@@ -530,6 +627,7 @@ impl AgentManagementService for AgentGrpc {
         &self,
         request: Request<pb::UpdateAgentRequest>,
     ) -> GrpcResult<pb::UpdateAgentResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
         let request = request.into_inner();
         let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
         let agent_id = parse_uuid("agent_id", &request.agent_id)?;
@@ -556,7 +654,7 @@ impl AgentManagementService for AgentGrpc {
         };
         let agent = self
             .store
-            .update_agent(workspace_id, agent_id, changes)
+            .update_agent(&actor, workspace_id, agent_id, changes)
             .await?;
         Ok(Response::new(pb::UpdateAgentResponse {
             agent: Some(agent_to_proto(agent)),
@@ -567,12 +665,13 @@ impl AgentManagementService for AgentGrpc {
         &self,
         request: Request<pb::ResetAgentPasswordRequest>,
     ) -> GrpcResult<pb::ResetAgentPasswordResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
         let request = request.into_inner();
         let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
         let agent_id = parse_uuid("agent_id", &request.agent_id)?;
         let new_password = password(&request.new_password)?;
         self.store
-            .reset_password(workspace_id, agent_id, &new_password)
+            .reset_password(&actor, workspace_id, agent_id, &new_password)
             .await?;
         Ok(Response::new(pb::ResetAgentPasswordResponse {}))
     }
@@ -611,6 +710,7 @@ impl AgentManagementService for AgentGrpc {
     }
 
     async fn login(&self, request: Request<pb::LoginRequest>) -> GrpcResult<pb::LoginResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
         let request = request.get_ref();
         if request.email.trim().is_empty()
             || request.password.is_empty()
@@ -618,7 +718,10 @@ impl AgentManagementService for AgentGrpc {
         {
             return Err(AgentError::InvalidCredentials.into());
         }
-        let outcome = self.store.login(&request.email, &request.password).await?;
+        let outcome = self
+            .store
+            .login(&actor, &request.email, &request.password)
+            .await?;
         Ok(Response::new(pb::LoginResponse {
             token: outcome.token,
             agent: Some(agent_to_proto(outcome.agent)),
@@ -642,7 +745,10 @@ impl AgentManagementService for AgentGrpc {
     }
 
     async fn logout(&self, request: Request<pb::LogoutRequest>) -> GrpcResult<pb::LogoutResponse> {
-        self.store.logout(request.get_ref().token.trim()).await?;
+        let actor = RequestActor::from_metadata(request.metadata());
+        self.store
+            .logout(&actor, request.get_ref().token.trim())
+            .await?;
         Ok(Response::new(pb::LogoutResponse {}))
     }
 
@@ -807,5 +913,73 @@ impl AgentManagementService for AgentGrpc {
         Ok(Response::new(pb::SetAgentStatusResponse {
             agent: Some(agent_to_proto(agent)),
         }))
+    }
+}
+
+/// Checks an audit action name: lowercase letters, digits, `_` and `.`, 3 to 64 characters.
+fn audit_action(action: &str) -> Result<String, GrpcStatus> {
+    let valid = (3..=64).contains(&action.len())
+        && action.bytes().all(|byte| {
+            byte.is_ascii_lowercase() || byte.is_ascii_digit() || b"._".contains(&byte)
+        });
+    if valid {
+        Ok(action.to_owned())
+    } else {
+        Err(invalid_argument(
+            "action",
+            "must be 3 to 64 of a-z, 0-9, '_' and '.'",
+        ))
+    }
+}
+
+/// Checks an outcome; `requested` only when recording (completing sets a final one).
+fn audit_outcome(outcome: &str, allow_requested: bool) -> Result<&'static str, GrpcStatus> {
+    audit::outcome::ALL
+        .into_iter()
+        .find(|known| *known == outcome)
+        .filter(|known| allow_requested || *known != audit::outcome::REQUESTED)
+        .ok_or_else(|| invalid_argument("outcome", "unknown outcome"))
+}
+
+/// Checks an audit detail map: at most 32 entries of bounded keys and values.
+fn audit_detail(
+    detail: std::collections::HashMap<String, String>,
+) -> Result<std::collections::BTreeMap<String, String>, GrpcStatus> {
+    if detail.len() > 32
+        || detail
+            .iter()
+            .any(|(key, value)| key.is_empty() || key.len() > 64 || value.len() > 1024)
+    {
+        return Err(invalid_argument("detail", "too many or too long entries"));
+    }
+    Ok(detail.into_iter().collect())
+}
+
+/// Returns `value` when it is 1 to `limit` bytes.
+fn bounded(field: &'static str, value: String, limit: usize) -> Result<String, GrpcStatus> {
+    if value.is_empty() || value.len() > limit {
+        return Err(invalid_argument(field, "is empty or too long"));
+    }
+    Ok(value)
+}
+
+fn from_timestamp(at: prost_types::Timestamp) -> Result<chrono::DateTime<chrono::Utc>, GrpcStatus> {
+    chrono::DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).unwrap_or(0))
+        .ok_or_else(|| invalid_argument("since", "is not a valid time"))
+}
+
+fn audit_event_to_proto(event: crate::db::entity::audit_event::Model) -> pb::AuditEvent {
+    pb::AuditEvent {
+        id: u64::try_from(event.id).unwrap_or_default(),
+        workspace_id: event.workspace_id.to_string(),
+        occurred_at: Some(timestamp(event.occurred_at)),
+        actor_id: event.actor_id,
+        action: event.action,
+        target_kind: event.target_kind,
+        target_id: event.target_id,
+        outcome: event.outcome,
+        client_ip: event.client_ip,
+        user_agent: event.user_agent,
+        detail: serde_json::from_str(&event.detail).unwrap_or_default(),
     }
 }

@@ -3,6 +3,7 @@
 //! Every lookup is scoped by workspace: an id from another workspace is reported exactly like an
 //! id that does not exist.
 
+use crate::audit;
 use crate::auth;
 use crate::db::OUTBOX;
 use crate::db::entity::{
@@ -19,6 +20,7 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 use std::time::Duration;
+use switchboard_platform::actor::RequestActor;
 use switchboard_platform::outbox::OutboxNotifier;
 use switchboard_platform::subjects::Subjects;
 use switchboard_proto::events::v1 as events;
@@ -335,6 +337,7 @@ impl Store {
     /// Creates a department.
     pub async fn create_department(
         &self,
+        actor: &RequestActor,
         workspace_id: Uuid,
         name: &str,
         settings: RoutingSettings,
@@ -354,12 +357,25 @@ impl Store {
             business_hours: Set(settings.business_hours.as_ref().map(hours_to_stored)),
             fallback_department_id: Set(settings.fallback_department_id),
         };
-        model.insert(&self.db).await.map_err(department_name_taken)
+        let txn = self.db.begin().await?;
+        let department = model.insert(&txn).await.map_err(department_name_taken)?;
+        let entry = audit::Entry::succeeded(
+            workspace_id,
+            "department.create",
+            "department",
+            department.id,
+        )
+        .with("name", &department.name)
+        .with("strategy", &department.strategy);
+        audit::record(&txn, actor, entry).await?;
+        txn.commit().await?;
+        Ok(department)
     }
 
     /// Changes a department of a workspace.
     pub async fn update_department(
         &self,
+        actor: &RequestActor,
         workspace_id: Uuid,
         department_id: Uuid,
         changes: DepartmentChanges,
@@ -397,7 +413,19 @@ impl Store {
             }
             active.fallback_department_id = Set(fallback);
         }
-        active.update(&self.db).await.map_err(department_name_taken)
+        let changed = set_columns(&active);
+        let txn = self.db.begin().await?;
+        let department = active.update(&txn).await.map_err(department_name_taken)?;
+        let entry = audit::Entry::succeeded(
+            workspace_id,
+            "department.update",
+            "department",
+            department_id,
+        )
+        .with("changed", changed.join(","));
+        audit::record(&txn, actor, entry).await?;
+        txn.commit().await?;
+        Ok(department)
     }
 
     /// Lists the departments of a workspace, by name.
@@ -410,7 +438,11 @@ impl Store {
     }
 
     /// Creates an agent and its memberships.
-    pub async fn create_agent(&self, new: NewAgent) -> AgentResult<AgentRecord> {
+    pub async fn create_agent(
+        &self,
+        actor: &RequestActor,
+        new: NewAgent,
+    ) -> AgentResult<AgentRecord> {
         self.workspace(new.workspace_id).await?;
         self.check_departments(new.workspace_id, &new.department_ids)
             .await?;
@@ -422,6 +454,10 @@ impl Store {
             Err(error) => return Err(error.into()),
         };
         set_memberships(&txn, agent.id, &new.department_ids).await?;
+        let entry = audit::Entry::succeeded(new.workspace_id, "agent.create", "agent", agent.id)
+            .with("email", &agent.email)
+            .with("role", &agent.role);
+        audit::record(&txn, actor, entry).await?;
         txn.commit().await?;
         Ok(AgentRecord {
             agent,
@@ -446,6 +482,7 @@ impl Store {
     /// offline and announces that, all in one transaction.
     pub async fn update_agent(
         &self,
+        actor: &RequestActor,
         workspace_id: Uuid,
         agent_id: Uuid,
         changes: AgentChanges,
@@ -491,6 +528,20 @@ impl Store {
             active.status = Set(Status::Offline.as_str().to_owned());
         }
         active.updated_at = Set(Utc::now());
+        let mut changed = set_columns(&active);
+        changed.retain(|column| column != "updated_at");
+        if changes.department_ids.is_some() {
+            changed.push("department_ids".to_owned());
+        }
+        let mut entry = audit::Entry::succeeded(workspace_id, "agent.update", "agent", agent_id)
+            .with("changed", changed.join(","));
+        if let Some(role) = changes.role {
+            entry = entry.with("role", role.as_str());
+        }
+        if let Some(disabled) = changes.disabled {
+            entry = entry.with("disabled", disabled);
+        }
+        audit::record(&txn, actor, entry).await?;
         let agent = active.update(&txn).await?;
         let department_ids = match changes.department_ids {
             Some(department_ids) => {
@@ -519,6 +570,7 @@ impl Store {
     /// Replaces an agent's password and ends its sessions.
     pub async fn reset_password(
         &self,
+        actor: &RequestActor,
         workspace_id: Uuid,
         agent_id: Uuid,
         password: &str,
@@ -531,8 +583,42 @@ impl Store {
         active.updated_at = Set(Utc::now());
         active.update(&txn).await?;
         end_sessions(&txn, agent_id).await?;
+        let entry =
+            audit::Entry::succeeded(workspace_id, "agent.password_reset", "agent", agent_id);
+        audit::record(&txn, actor, entry).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Records an audit entry on its own (an action another service carries out).
+    pub async fn record_audit(
+        &self,
+        actor: &RequestActor,
+        entry: audit::Entry,
+    ) -> AgentResult<i64> {
+        self.workspace(entry.workspace_id).await?;
+        audit::record(&self.db, actor, entry).await
+    }
+
+    /// Completes a `requested` audit entry with its outcome.
+    pub async fn complete_audit(
+        &self,
+        workspace_id: Uuid,
+        id: i64,
+        outcome: &'static str,
+        detail: std::collections::BTreeMap<String, String>,
+    ) -> AgentResult<()> {
+        audit::complete(&self.db, workspace_id, id, outcome, detail).await
+    }
+
+    /// Returns a page of a workspace's audit log, newest first, and the next page's cursor.
+    pub async fn audit_events(
+        &self,
+        workspace_id: Uuid,
+        filter: audit::Filter,
+        limit: u64,
+    ) -> AgentResult<(Vec<crate::db::entity::audit_event::Model>, Option<i64>)> {
+        audit::list(&self.db, workspace_id, filter, limit).await
     }
 
     /// Returns one agent of a workspace.
@@ -595,27 +681,44 @@ impl Store {
     }
 
     /// Exchanges credentials for a new session token.
-    pub async fn login(&self, email: &str, password: &str) -> AgentResult<LoginOutcome> {
+    ///
+    /// Logins to a known account are audited: succeeded, failed (wrong password), denied
+    /// (locked out or disabled). Unknown emails are not: they belong to no workspace.
+    pub async fn login(
+        &self,
+        actor: &RequestActor,
+        email: &str,
+        password: &str,
+    ) -> AgentResult<LoginOutcome> {
         let email = email.trim().to_lowercase();
-        crate::lockout::check(&self.db, &email).await?;
         let agent = agent::Entity::find()
             .filter(agent::Column::Email.eq(email.as_str()))
             .one(&self.db)
             .await?;
+        let audit_refusal = |action: &'static str, outcome: &'static str| {
+            self.audit_login_refusal(actor, agent.as_ref(), action, outcome)
+        };
+        if let Err(error) = crate::lockout::check(&self.db, &email).await {
+            audit_refusal("auth.login_locked", audit::outcome::DENIED).await?;
+            return Err(error);
+        }
         let stored = agent.as_ref().map(|agent| agent.password_hash.clone());
         if !auth::verify_password(password.to_owned(), stored).await? {
+            audit_refusal("auth.login_failed", audit::outcome::FAILED).await?;
             crate::lockout::failed(&self.db, &email, self.login_policy).await?;
             return Err(AgentError::InvalidCredentials);
         }
         crate::lockout::succeeded(&self.db, &email).await?;
-        let agent = agent.ok_or(AgentError::InvalidCredentials)?;
-        if agent.disabled {
+        if agent.as_ref().is_some_and(|agent| agent.disabled) {
+            audit_refusal("auth.login_disabled", audit::outcome::DENIED).await?;
             return Err(AgentError::AgentDisabled);
         }
+        let agent = agent.ok_or(AgentError::InvalidCredentials)?;
         let token = auth::new_token();
         let now = Utc::now();
         let expires_at = now
             + chrono::Duration::from_std(self.session_ttl).unwrap_or(chrono::Duration::hours(12));
+        let txn = self.db.begin().await?;
         login_session::ActiveModel {
             token_hash: Set(auth::token_hash(&token)),
             agent_id: Set(agent.id),
@@ -623,14 +726,39 @@ impl Store {
             created_at: Set(now),
             expires_at: Set(expires_at),
         }
-        .insert(&self.db)
+        .insert(&txn)
         .await?;
+        let signed_in = RequestActor {
+            actor_id: Some(agent.id.to_string()),
+            ..actor.clone()
+        };
+        let entry = audit::Entry::succeeded(agent.workspace_id, "auth.login", "agent", agent.id);
+        audit::record(&txn, &signed_in, entry).await?;
+        txn.commit().await?;
         let agent = self.with_departments(vec![agent]).await?.remove(0);
         Ok(LoginOutcome {
             token,
             agent,
             expires_at,
         })
+    }
+
+    /// Records a refused login to a known account (nothing for an unknown email).
+    async fn audit_login_refusal(
+        &self,
+        actor: &RequestActor,
+        agent: Option<&agent::Model>,
+        action: &'static str,
+        outcome: &'static str,
+    ) -> AgentResult<()> {
+        if let Some(agent) = agent {
+            let entry = audit::Entry {
+                outcome,
+                ..audit::Entry::succeeded(agent.workspace_id, action, "agent", agent.id)
+            };
+            audit::record(&self.db, actor, entry).await?;
+        }
+        Ok(())
     }
 
     /// Resolves a token to its agent and workspace.
@@ -655,10 +783,28 @@ impl Store {
     }
 
     /// Ends a session; unknown tokens are ignored.
-    pub async fn logout(&self, token: &str) -> AgentResult<()> {
-        login_session::Entity::delete_by_id(auth::token_hash(token))
-            .exec(&self.db)
+    pub async fn logout(&self, actor: &RequestActor, token: &str) -> AgentResult<()> {
+        let txn = self.db.begin().await?;
+        let session = login_session::Entity::find_by_id(auth::token_hash(token))
+            .one(&txn)
             .await?;
+        if let Some(session) = session {
+            login_session::Entity::delete_by_id(session.token_hash)
+                .exec(&txn)
+                .await?;
+            let signed_out = RequestActor {
+                actor_id: Some(session.agent_id.to_string()),
+                ..actor.clone()
+            };
+            let entry = audit::Entry::succeeded(
+                session.workspace_id,
+                "auth.logout",
+                "agent",
+                session.agent_id,
+            );
+            audit::record(&txn, &signed_out, entry).await?;
+        }
+        txn.commit().await?;
         Ok(())
     }
 
@@ -1073,4 +1219,13 @@ fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
         error.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+/// Names of the columns an active model sets (what an update changes).
+fn set_columns<A: ActiveModelTrait>(active: &A) -> Vec<String> {
+    use sea_orm::{IdenStatic, Iterable};
+    <A::Entity as EntityTrait>::Column::iter()
+        .filter(|column| active.get(*column).is_set())
+        .map(|column| column.as_str().to_owned())
+        .collect()
 }

@@ -23,6 +23,9 @@ pub struct Config {
     pub auto_close_secs: u64,
     /// Period of the inactivity check, in milliseconds.
     pub auto_close_sweep_ms: u64,
+    /// Period of the retention purge (deleting conversations past their workspace's retention),
+    /// in milliseconds.
+    pub retention_sweep_ms: u64,
 }
 
 impl Default for Config {
@@ -35,6 +38,7 @@ impl Default for Config {
             shutdown_grace_secs: 10,
             auto_close_secs: 0,
             auto_close_sweep_ms: 30_000,
+            retention_sweep_ms: 60 * 60 * 1000,
         }
     }
 }

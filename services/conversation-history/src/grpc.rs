@@ -161,6 +161,50 @@ impl ConversationHistoryService for HistoryGrpc {
         }))
     }
 
+    async fn erase_visitor(
+        &self,
+        request: Request<pb::EraseVisitorRequest>,
+    ) -> GrpcResult<pb::EraseVisitorResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let visitor_id = parse_uuid("visitor_id", &request.visitor_id)?;
+        let deleted = self.store.erase_visitor(workspace_id, visitor_id).await?;
+        Ok(Response::new(pb::EraseVisitorResponse {
+            conversations: deleted.conversations,
+            messages: deleted.messages,
+            notes: deleted.notes,
+        }))
+    }
+
+    async fn get_retention(
+        &self,
+        request: Request<pb::GetRetentionRequest>,
+    ) -> GrpcResult<pb::GetRetentionResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let policy = self.store.retention(workspace_id).await?;
+        Ok(Response::new(pb::GetRetentionResponse {
+            policy: Some(retention_to_proto(policy)),
+        }))
+    }
+
+    async fn set_retention(
+        &self,
+        request: Request<pb::SetRetentionRequest>,
+    ) -> GrpcResult<pb::SetRetentionResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        if request.days > crate::store::privacy::MAX_RETENTION_DAYS {
+            return Err(invalid_argument(
+                "days",
+                "must be 0 (keep forever) or between 1 and 3650",
+            ));
+        }
+        let policy = self.store.set_retention(workspace_id, request.days).await?;
+        Ok(Response::new(pb::SetRetentionResponse {
+            policy: Some(retention_to_proto(policy)),
+        }))
+    }
+
     async fn open_conversation(
         &self,
         request: Request<pb::OpenConversationRequest>,
@@ -220,10 +264,21 @@ impl ConversationHistoryService for HistoryGrpc {
             agent_id: optional_uuid("agent_id", request.agent_id.as_deref())?,
             status,
             limit: page_limit(request.page.as_ref()),
+            after_id: request
+                .after_id
+                .as_deref()
+                .map(|after| optional_uuid("after_id", Some(after).filter(|id| !id.is_empty())))
+                .transpose()?,
         };
+        let limit = filter.limit;
+        let paged = filter.after_id.is_some();
         let conversations = self.store.conversations(workspace_id, filter).await?;
+        let next_after_id = (paged && conversations.len() as u64 == limit)
+            .then(|| conversations.last().map(|last| last.id.to_string()))
+            .flatten();
         Ok(Response::new(pb::ListConversationsResponse {
             conversations: conversations.iter().map(convert::conversation).collect(),
+            next_after_id,
         }))
     }
 
@@ -545,4 +600,14 @@ impl ConversationHistoryService for HistoryGrpc {
             has_more,
         }))
     }
+}
+
+/// A stored retention policy as sent; none means kept forever (0 days).
+fn retention_to_proto(
+    policy: Option<crate::db::entity::retention_policy::Model>,
+) -> pb::RetentionPolicy {
+    policy.map_or_else(pb::RetentionPolicy::default, |policy| pb::RetentionPolicy {
+        days: u32::try_from(policy.days).unwrap_or(0),
+        updated_at: Some(switchboard_platform::grpc::timestamp(policy.updated_at)),
+    })
 }

@@ -49,6 +49,11 @@ pub async fn run(
             shutdown.clone(),
         ))
     });
+    let retention = tokio::spawn(purge_expired(
+        store.clone(),
+        std::time::Duration::from_millis(config.retention_sweep_ms.max(100)),
+        shutdown.clone(),
+    ));
     let service =
         ConversationHistoryServiceServer::new(grpc::HistoryGrpc::new(store, config.limits()));
     let parts = HostParts {
@@ -64,6 +69,7 @@ pub async fn run(
     if let Some(task) = auto_close {
         task.abort();
     }
+    retention.abort();
     hosted.map_err(|error| HistoryError::Startup(error.to_string()))
 }
 
@@ -83,6 +89,31 @@ async fn close_inactive(
             Ok(0) => {}
             Ok(closed) => tracing::info!(closed, "closed inactive conversations"),
             Err(error) => tracing::warn!(%error, "cannot close inactive conversations"),
+        }
+    }
+}
+
+/// Every `period` until `shutdown`: deletes conversations past their workspace's retention.
+/// The first pass runs at start, so a process that restarts often still purges.
+async fn purge_expired(
+    store: Arc<store::Store>,
+    period: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        match store.purge_expired(&shutdown).await {
+            Ok(deleted) if deleted.conversations + deleted.visitors > 0 => tracing::info!(
+                conversations = deleted.conversations,
+                messages = deleted.messages,
+                visitors = deleted.visitors,
+                "deleted conversations past retention"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "cannot purge conversations past retention"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(period) => {}
         }
     }
 }

@@ -28,6 +28,8 @@ use switchboard_platform::subjects::Subjects;
 use switchboard_proto::events::v1::{self as events, envelope::Payload};
 use uuid::Uuid;
 
+pub mod privacy;
+
 /// Conversation status as stored.
 pub mod status {
     /// Waiting for an agent.
@@ -126,6 +128,9 @@ pub struct ConversationFilter {
     pub agent_id: Option<Uuid>,
     pub status: Option<&'static str>,
     pub limit: u64,
+    /// Cursor paging in creation order: ids after this one (`Some(None)`: from the first).
+    /// UUIDv7 ids sort by creation time.
+    pub after_id: Option<Option<Uuid>>,
 }
 
 /// Data access of conversation history.
@@ -297,8 +302,17 @@ impl Store {
     ) -> HistoryResult<Vec<conversation::Model>> {
         let mut query = conversation::Entity::find()
             .filter(conversation::Column::WorkspaceId.eq(workspace_id))
-            .order_by_desc(conversation::Column::UpdatedAt)
             .limit(filter.limit);
+        query = match filter.after_id {
+            None => query.order_by_desc(conversation::Column::UpdatedAt),
+            Some(after) => {
+                let query = query.order_by_asc(conversation::Column::Id);
+                match after {
+                    Some(after) => query.filter(conversation::Column::Id.gt(after)),
+                    None => query,
+                }
+            }
+        };
         if let Some(visitor_id) = filter.visitor_id {
             query = query.filter(conversation::Column::VisitorId.eq(visitor_id));
         }

@@ -6,6 +6,7 @@
 //! a committed database row becomes a published event ([`outbox`]). It deliberately holds no domain
 //! types: conversations, agents and queues belong to the service crates.
 
+pub mod actor;
 pub mod bus;
 pub mod config;
 pub mod db;

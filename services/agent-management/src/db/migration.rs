@@ -8,6 +8,7 @@ mod m20261125_000005_business_hours;
 mod m20261125_000006_fallback_department;
 mod m20261125_000007_outbox_trace_parent;
 mod m20261129_000008_login_attempts;
+mod m20261129_000009_audit_log;
 
 use sea_orm_migration::prelude::*;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_fallback_department::Migration),
             Box::new(m20261125_000007_outbox_trace_parent::Migration),
             Box::new(m20261129_000008_login_attempts::Migration),
+            Box::new(m20261129_000009_audit_log::Migration),
         ]
     }
 

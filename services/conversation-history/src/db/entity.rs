@@ -4,4 +4,5 @@ pub mod conversation;
 pub mod message;
 pub mod note;
 pub mod read_mark;
+pub mod retention_policy;
 pub mod visitor;

@@ -9,6 +9,7 @@ mod m20261125_000006_ratings;
 mod m20261125_000007_read_marks;
 mod m20261125_000008_message_search;
 mod m20261125_000009_outbox_trace_parent;
+mod m20261129_000010_retention;
 
 use sea_orm_migration::prelude::*;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_read_marks::Migration),
             Box::new(m20261125_000008_message_search::Migration),
             Box::new(m20261125_000009_outbox_trace_parent::Migration),
+            Box::new(m20261129_000010_retention::Migration),
         ]
     }
 

@@ -1,6 +1,8 @@
 //! Integration tests of conversation history on real PostgreSQL + NATS, and SQLite for the
 //! embedded mode.
 
+mod privacy;
+
 use futures_util::StreamExt;
 use std::collections::HashSet;
 use std::sync::Arc;
