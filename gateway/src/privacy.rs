@@ -133,6 +133,28 @@ impl Audited {
     }
 }
 
+/// Runs `action` (a call to another service) recorded in the audit log: `requested` before it
+/// runs (refused when that cannot be written), then its outcome. The outer error is the audit
+/// log's; the inner result is the call's.
+pub(crate) async fn audited<T>(
+    gateway: &Gateway,
+    actor: &RequestActor,
+    workspace_id: &str,
+    name: &str,
+    target: Option<(&str, &str)>,
+    detail: HashMap<String, String>,
+    action: impl std::future::Future<Output = Result<T, tonic::Status>>,
+) -> Result<Result<T, tonic::Status>, ApiError> {
+    let audited = begin_audit(gateway, actor, workspace_id, name, target, detail).await?;
+    let result = action.await;
+    let detail = match &result {
+        Ok(_) => HashMap::new(),
+        Err(status) => HashMap::from([("error".to_owned(), format!("{:?}", status.code()))]),
+    };
+    audited.finish(gateway, result.is_ok(), detail).await;
+    Ok(result)
+}
+
 /// Filters of the audit routes.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,9 +13,10 @@
 //! | `GET/PUT /v1/admin/integrations/settings` | `{"allow_private_network": bool}` |
 //! | `GET /v1/events?after=&limit=&wait=` | the workspace's event feed after a cursor; `wait` (seconds, at most 25) long-polls |
 
-use crate::admin::admin;
+use crate::admin::{admin, admin_actor};
 use crate::error::ApiError;
 use crate::http::json_body;
+use crate::privacy::audited;
 use crate::state::Gateway;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -24,6 +25,7 @@ use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 use switchboard_proto::integrations::v1 as pb;
 
@@ -204,21 +206,31 @@ async fn create(
     headers: HeaderMap,
     body: Result<Json<NewWebhook>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
+    let (workspace_id, actor) = admin_actor(&gateway, &headers).await?;
     let body = json_body(body)?;
-    let created = gateway
-        .peers
-        .integrations
-        .clone()
-        .create_webhook(pb::CreateWebhookRequest {
-            workspace_id,
-            url: body.url,
-            events: body.events,
-            description: body.description,
-        })
-        .await
-        .map_err(service_error)?
-        .into_inner();
+    let detail = HashMap::from([
+        ("url".to_owned(), redacted_url(&body.url)),
+        ("events".to_owned(), body.events.join(",")),
+    ]);
+    let request = pb::CreateWebhookRequest {
+        workspace_id: workspace_id.clone(),
+        url: body.url,
+        events: body.events,
+        description: body.description,
+    };
+    let mut integrations = gateway.peers.integrations.clone();
+    let created = audited(
+        &gateway,
+        &actor,
+        &workspace_id,
+        "webhook.create",
+        None,
+        detail,
+        integrations.create_webhook(request),
+    )
+    .await?
+    .map_err(service_error)?
+    .into_inner();
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -243,23 +255,39 @@ async fn update(
     Path(webhook_id): Path<String>,
     body: Result<Json<WebhookPatch>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
+    let (workspace_id, actor) = admin_actor(&gateway, &headers).await?;
     let body = json_body(body)?;
-    let updated = gateway
-        .peers
-        .integrations
-        .clone()
-        .update_webhook(pb::UpdateWebhookRequest {
-            workspace_id,
-            webhook_id,
-            url: body.url,
-            events: body.events.map(|events| pb::EventFilter { events }),
-            enabled: body.enabled,
-            description: body.description,
-        })
-        .await
-        .map_err(service_error)?
-        .into_inner();
+    let mut detail = HashMap::new();
+    if let Some(url) = &body.url {
+        detail.insert("url".to_owned(), redacted_url(url));
+    }
+    if let Some(events) = &body.events {
+        detail.insert("events".to_owned(), events.join(","));
+    }
+    if let Some(enabled) = body.enabled {
+        detail.insert("enabled".to_owned(), enabled.to_string());
+    }
+    let request = pb::UpdateWebhookRequest {
+        workspace_id: workspace_id.clone(),
+        webhook_id: webhook_id.clone(),
+        url: body.url,
+        events: body.events.map(|events| pb::EventFilter { events }),
+        enabled: body.enabled,
+        description: body.description,
+    };
+    let mut integrations = gateway.peers.integrations.clone();
+    let updated = audited(
+        &gateway,
+        &actor,
+        &workspace_id,
+        "webhook.update",
+        Some(("webhook", &webhook_id)),
+        detail,
+        integrations.update_webhook(request),
+    )
+    .await?
+    .map_err(service_error)?
+    .into_inner();
     Ok(Json(
         json!({ "webhook": updated.webhook.as_ref().map(webhook_json) }),
     ))
@@ -270,17 +298,23 @@ async fn delete(
     headers: HeaderMap,
     Path(webhook_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
-    gateway
-        .peers
-        .integrations
-        .clone()
-        .delete_webhook(pb::DeleteWebhookRequest {
-            workspace_id,
-            webhook_id,
-        })
-        .await
-        .map_err(service_error)?;
+    let (workspace_id, actor) = admin_actor(&gateway, &headers).await?;
+    let request = pb::DeleteWebhookRequest {
+        workspace_id: workspace_id.clone(),
+        webhook_id: webhook_id.clone(),
+    };
+    let mut integrations = gateway.peers.integrations.clone();
+    audited(
+        &gateway,
+        &actor,
+        &workspace_id,
+        "webhook.delete",
+        Some(("webhook", &webhook_id)),
+        HashMap::new(),
+        integrations.delete_webhook(request),
+    )
+    .await?
+    .map_err(service_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -289,18 +323,24 @@ async fn rotate_secret(
     headers: HeaderMap,
     Path(webhook_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
-    let rotated = gateway
-        .peers
-        .integrations
-        .clone()
-        .rotate_webhook_secret(pb::RotateWebhookSecretRequest {
-            workspace_id,
-            webhook_id,
-        })
-        .await
-        .map_err(service_error)?
-        .into_inner();
+    let (workspace_id, actor) = admin_actor(&gateway, &headers).await?;
+    let request = pb::RotateWebhookSecretRequest {
+        workspace_id: workspace_id.clone(),
+        webhook_id: webhook_id.clone(),
+    };
+    let mut integrations = gateway.peers.integrations.clone();
+    let rotated = audited(
+        &gateway,
+        &actor,
+        &workspace_id,
+        "webhook.rotate_secret",
+        Some(("webhook", &webhook_id)),
+        HashMap::new(),
+        integrations.rotate_webhook_secret(request),
+    )
+    .await?
+    .map_err(service_error)?
+    .into_inner();
     Ok(Json(json!({
         "webhook": rotated.webhook.as_ref().map(webhook_json),
         "secret": rotated.secret,
@@ -367,18 +407,24 @@ async fn replay(
     headers: HeaderMap,
     Path(delivery_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
-    let replayed = gateway
-        .peers
-        .integrations
-        .clone()
-        .replay_delivery(pb::ReplayDeliveryRequest {
-            workspace_id,
-            delivery_id,
-        })
-        .await
-        .map_err(service_error)?
-        .into_inner();
+    let (workspace_id, actor) = admin_actor(&gateway, &headers).await?;
+    let request = pb::ReplayDeliveryRequest {
+        workspace_id: workspace_id.clone(),
+        delivery_id: delivery_id.clone(),
+    };
+    let mut integrations = gateway.peers.integrations.clone();
+    let replayed = audited(
+        &gateway,
+        &actor,
+        &workspace_id,
+        "webhook.replay",
+        Some(("delivery", &delivery_id)),
+        HashMap::new(),
+        integrations.replay_delivery(request),
+    )
+    .await?
+    .map_err(service_error)?
+    .into_inner();
     Ok(Json(
         json!({ "delivery": replayed.delivery.as_ref().map(delivery_json) }),
     ))
@@ -415,24 +461,74 @@ async fn put_settings(
     headers: HeaderMap,
     body: Result<Json<SettingsBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
+    let (workspace_id, actor) = admin_actor(&gateway, &headers).await?;
     let body = json_body(body)?;
-    let settings = gateway
-        .peers
-        .integrations
-        .clone()
-        .update_settings(pb::UpdateSettingsRequest {
-            workspace_id,
-            settings: Some(pb::Settings {
-                allow_private_network: body.allow_private_network,
-            }),
-        })
-        .await
-        .map_err(service_error)?
-        .into_inner()
-        .settings
-        .unwrap_or_default();
+    let request = pb::UpdateSettingsRequest {
+        workspace_id: workspace_id.clone(),
+        settings: Some(pb::Settings {
+            allow_private_network: body.allow_private_network,
+        }),
+    };
+    let mut integrations = gateway.peers.integrations.clone();
+    let settings = audited(
+        &gateway,
+        &actor,
+        &workspace_id,
+        "integrations.settings_update",
+        Some(("workspace", &workspace_id)),
+        HashMap::from([(
+            "allow_private_network".to_owned(),
+            body.allow_private_network.to_string(),
+        )]),
+        integrations.update_settings(request),
+    )
+    .await?
+    .map_err(service_error)?
+    .into_inner()
+    .settings
+    .unwrap_or_default();
     Ok(Json(
         json!({ "allow_private_network": settings.allow_private_network }),
     ))
+}
+
+/// A webhook URL for the audit log: without credentials, query or fragment (any may hold a
+/// token), at most 200 bytes.
+fn redacted_url(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let mut redacted = if scheme.is_empty() {
+        format!("{host}/{path}")
+    } else {
+        format!("{scheme}://{host}/{path}")
+    };
+    if redacted.len() > 200 {
+        let mut end = 200;
+        while !redacted.is_char_boundary(end) {
+            end -= 1;
+        }
+        redacted.truncate(end);
+    }
+    redacted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_url;
+
+    #[test]
+    fn audit_urls_lose_credentials_and_queries() {
+        assert_eq!(
+            redacted_url("https://user:pw@hooks.example:8443/in/crm?token=s3cret#x"),
+            "https://hooks.example:8443/in/crm"
+        );
+        assert_eq!(
+            redacted_url("https://hooks.example"),
+            "https://hooks.example/"
+        );
+    }
 }

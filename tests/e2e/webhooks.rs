@@ -365,4 +365,44 @@ async fn webhooks_are_signed_dead_lettered_and_replayed_through_the_admin_api() 
     }
     let (_, listed) = call(&http, reqwest::Method::GET, webhooks, &admin, None).await;
     assert_eq!(listed["webhooks"].as_array().map(Vec::len), Some(1));
+
+    // Every change went into the audit log, with its outcome (the unknown ids' deletes failed).
+    let (status, audit) = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{}/v1/admin/audit?action=webhook.&limit=500", aio.base),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{audit}");
+    let entries: Vec<(String, String)> = audit["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|event| {
+            (
+                event["action"].as_str().expect("action").to_owned(),
+                event["outcome"].as_str().expect("outcome").to_owned(),
+            )
+        })
+        .collect();
+    for expected in ["webhook.create", "webhook.replay"] {
+        assert!(
+            entries
+                .iter()
+                .any(|(action, outcome)| action == expected && outcome == "succeeded"),
+            "{expected} in {entries:?}"
+        );
+    }
+    assert!(
+        entries
+            .iter()
+            .any(|(action, outcome)| action == "webhook.delete" && outcome == "failed"),
+        "{entries:?}"
+    );
+    assert!(
+        !audit.to_string().contains("whsec_"),
+        "no signing secret in the audit log"
+    );
 }
