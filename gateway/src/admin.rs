@@ -14,7 +14,7 @@
 //! | `PATCH /v1/admin/departments/{id}` | change a department's name or routing settings |
 
 use crate::error::ApiError;
-use crate::http::{agent_json, authenticate, json_body};
+use crate::http::{agent_json, json_body};
 use crate::state::Gateway;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -163,27 +163,15 @@ fn agent_write_error(status: tonic::Status) -> ApiError {
     }
 }
 
-/// Returns the caller's workspace id and agent id when the caller is an admin.
+/// Returns the caller's workspace id and actor id (agent id, or `token:<id>` for an API token
+/// with the admin scope) when the caller is an admin.
 async fn admin_with_id(
     gateway: &Gateway,
     headers: &HeaderMap,
 ) -> Result<(String, String), ApiError> {
-    let session = authenticate(gateway, headers).await?;
-    let Some(agent) = session
-        .agent
-        .filter(|agent| agent.role == AgentRole::Admin as i32)
-    else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "administrators only",
-        ));
-    };
-    let workspace_id = session
-        .workspace
-        .map(|workspace| workspace.id)
-        .ok_or_else(ApiError::unauthorized)?;
-    Ok((workspace_id, agent.id))
+    let principal =
+        crate::principal::require(gateway, headers, crate::principal::Need::Admin).await?;
+    Ok((principal.workspace_id().to_owned(), principal.actor_id()))
 }
 
 /// Returns the caller's workspace and, for the audit log, the caller (agent id, address, user

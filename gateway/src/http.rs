@@ -7,6 +7,8 @@
 //! | `POST /v1/auth/logout` | ends the bearer's session |
 //! | `GET /v1/me` | the bearer's agent and workspace (with `site_key`); 401 `unauthorized` |
 //! | `/v1/admin/*` | agents, departments, live overview for admins ([`crate::admin`]) |
+//! | `/v1/conversations…` | the public conversation API for integrations and agents ([`crate::api`]) |
+//! | `/v1/admin/api-tokens` | API tokens for integrations ([`crate::tokens`], scopes in [`crate::principal`]) |
 //! | `/v1/admin/audit`, `/v1/admin/visitors/{id}`, `/v1/admin/retention` | audit log, visitor export and erasure, retention ([`crate::privacy`]) |
 //! | `GET /v1/queue` | conversations of the bearer's workspace waiting for an agent, oldest first |
 //! | `/v1/canned-replies`, `/v1/conversations/{id}/tags` | console tools ([`crate::console`]) |
@@ -44,6 +46,8 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .merge(crate::webhooks::routes())
         .merge(crate::console::routes())
         .merge(crate::privacy::routes())
+        .merge(crate::tokens::routes())
+        .merge(crate::api::routes())
         .merge(switchboard_platform::metrics::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))

@@ -8,15 +8,18 @@
 //! text.
 
 pub mod admin;
+pub mod api;
 pub mod client;
 pub mod config;
 pub mod console;
 pub mod error;
 pub mod http;
 pub mod peers;
+pub mod principal;
 pub mod privacy;
 pub mod state;
 pub mod stats;
+pub mod tokens;
 pub mod web;
 pub mod webhooks;
 pub mod ws;

@@ -26,6 +26,8 @@ pub struct Gateway {
     pub shutdown: CancellationToken,
     /// Connected visitors and agents per workspace, here and on the other gateways.
     pub stats: crate::stats::ConnectionStats,
+    /// Request buckets of API tokens on this gateway.
+    pub token_limits: crate::principal::TokenLimits,
     agent_names: Mutex<HashMap<Uuid, String>>,
 }
 
@@ -40,6 +42,7 @@ impl Gateway {
             visitors: VisitorConnections::default(),
             shutdown,
             stats: crate::stats::ConnectionStats::default(),
+            token_limits: crate::principal::TokenLimits::default(),
             agent_names: Mutex::default(),
         }
     }

@@ -16,6 +16,7 @@
 use crate::admin::{admin, admin_actor};
 use crate::error::ApiError;
 use crate::http::json_body;
+use crate::principal::{Need, Principal, require};
 use crate::privacy::audited;
 use crate::state::Gateway;
 use axum::extract::rejection::JsonRejection;
@@ -72,7 +73,16 @@ async fn events(
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let workspace_id = admin(&gateway, &headers).await?;
+    // Every event of the workspace: admins, and integrations holding any API token scope.
+    let principal = require(&gateway, &headers, Need::Read).await?;
+    if matches!(principal, Principal::Agent { .. }) && !principal.allows(Need::Admin) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the event feed is for administrators and API tokens",
+        ));
+    }
+    let workspace_id = principal.workspace_id().to_owned();
     let Query(query) = query.map_err(|rejection| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

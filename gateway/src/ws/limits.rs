@@ -25,6 +25,22 @@ impl RateLimiter {
         }
     }
 
+    /// Returns a full bucket of `burst` refilled at `per_minute` a minute.
+    pub fn per_minute(per_minute: u32, burst: u32, now: Instant) -> Self {
+        Self {
+            capacity: f64::from(burst.max(1)),
+            per_second: f64::from(per_minute.max(1)) / 60.0,
+            tokens: f64::from(burst.max(1)),
+            updated: now,
+        }
+    }
+
+    /// Whether the bucket would be full at `now` (an idle one, safe to forget).
+    pub fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.tokens + elapsed * self.per_second >= self.capacity
+    }
+
     /// Takes a token if one is left at `now`.
     pub fn allow(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();

@@ -13,6 +13,8 @@ pub enum AgentError {
     AgentDisabled,
     #[error("agent not found")]
     AgentNotFound,
+    #[error("api token not found")]
+    ApiTokenNotFound,
     #[error("audit event not found")]
     AuditEventNotFound,
     #[error("canned reply not found")]
@@ -57,6 +59,7 @@ impl From<AgentError> for Status {
             AgentError::AgentNotFound => grpc::not_found("agent"),
             AgentError::CannedReplyNotFound => grpc::not_found("canned reply"),
             AgentError::AuditEventNotFound => grpc::not_found("audit event"),
+            AgentError::ApiTokenNotFound => grpc::not_found("api token"),
             AgentError::AgentDisabled => Status::permission_denied("agent is disabled"),
             AgentError::DepartmentNotFound => grpc::not_found("department"),
             AgentError::WorkspaceNotFound => grpc::not_found("workspace"),

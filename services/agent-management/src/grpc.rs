@@ -6,7 +6,7 @@ use crate::store::{
     Status, Store, Strategy, hours_from_stored, skills_from_stored,
 };
 use crate::{
-    AgentError, audit,
+    AgentError, api_tokens, audit,
     db::entity::{canned_reply, department, workspace},
 };
 use std::sync::Arc;
@@ -482,6 +482,103 @@ impl AgentManagementService for AgentGrpc {
             events: events.into_iter().map(audit_event_to_proto).collect(),
             next_before_id: next.and_then(|id| u64::try_from(id).ok()),
         }))
+    }
+
+    async fn create_api_token(
+        &self,
+        request: Request<pb::CreateApiTokenRequest>,
+    ) -> GrpcResult<pb::CreateApiTokenResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let name = request.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(invalid_argument("name", "must be 1 to 100 characters"));
+        }
+        let scopes = api_tokens::parse_scopes(&request.scopes)?;
+        let rate_per_minute = match request.rate_per_minute {
+            0 => api_tokens::DEFAULT_RATE_PER_MINUTE,
+            rate if rate <= api_tokens::MAX_RATE_PER_MINUTE => rate,
+            _ => {
+                return Err(invalid_argument("rate_per_minute", "must be at most 60000"));
+            }
+        };
+        if request.expires_in_days > api_tokens::MAX_EXPIRY_DAYS {
+            return Err(invalid_argument("expires_in_days", "must be at most 3650"));
+        }
+        let expires_at = (request.expires_in_days > 0).then(|| {
+            chrono::Utc::now() + chrono::Duration::days(i64::from(request.expires_in_days))
+        });
+        let new = api_tokens::NewToken {
+            workspace_id,
+            name: name.to_owned(),
+            scopes,
+            rate_per_minute,
+            expires_at,
+        };
+        let (token, secret) = self.store.create_api_token(&actor, new).await?;
+        Ok(Response::new(pb::CreateApiTokenResponse {
+            api_token: Some(api_token_to_proto(token)),
+            token: secret,
+        }))
+    }
+
+    async fn list_api_tokens(
+        &self,
+        request: Request<pb::ListApiTokensRequest>,
+    ) -> GrpcResult<pb::ListApiTokensResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let tokens = self.store.api_tokens(workspace_id).await?;
+        Ok(Response::new(pb::ListApiTokensResponse {
+            api_tokens: tokens.into_iter().map(api_token_to_proto).collect(),
+        }))
+    }
+
+    async fn revoke_api_token(
+        &self,
+        request: Request<pb::RevokeApiTokenRequest>,
+    ) -> GrpcResult<pb::RevokeApiTokenResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let id = parse_uuid("id", &request.id)?;
+        let token = self
+            .store
+            .revoke_api_token(&actor, workspace_id, id)
+            .await?;
+        Ok(Response::new(pb::RevokeApiTokenResponse {
+            api_token: Some(api_token_to_proto(token)),
+        }))
+    }
+
+    async fn authenticate_api_token(
+        &self,
+        request: Request<pb::AuthenticateApiTokenRequest>,
+    ) -> GrpcResult<pb::AuthenticateApiTokenResponse> {
+        let presented = request.get_ref().token.trim();
+        let outcome = if presented.len() > MAX_FIELD_LEN {
+            Err(api_tokens::Refusal::Unknown)
+        } else {
+            self.store.authenticate_api_token(presented).await?
+        };
+        match outcome {
+            Ok((token, workspace)) => Ok(Response::new(pb::AuthenticateApiTokenResponse {
+                api_token: Some(api_token_to_proto(token)),
+                workspace: Some(workspace_to_proto(workspace)),
+            })),
+            Err(refusal) => {
+                let reason = match refusal {
+                    api_tokens::Refusal::Unknown => "unknown",
+                    api_tokens::Refusal::Revoked => "revoked",
+                    api_tokens::Refusal::Expired => "expired",
+                };
+                let mut status = GrpcStatus::unauthenticated(format!("api token {reason}"));
+                status
+                    .metadata_mut()
+                    .insert("x-switchboard-reason", reason.parse().expect("ascii"));
+                Err(status)
+            }
+        }
     }
 
     async fn get_default_workspace(
@@ -981,5 +1078,26 @@ fn audit_event_to_proto(event: crate::db::entity::audit_event::Model) -> pb::Aud
         client_ip: event.client_ip,
         user_agent: event.user_agent,
         detail: serde_json::from_str(&event.detail).unwrap_or_default(),
+    }
+}
+
+fn api_token_to_proto(token: crate::db::entity::api_token::Model) -> pb::ApiToken {
+    pb::ApiToken {
+        id: token.id.to_string(),
+        workspace_id: token.workspace_id.to_string(),
+        name: token.name,
+        scopes: token
+            .scopes
+            .split(',')
+            .filter(|scope| !scope.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        prefix: token.prefix,
+        rate_per_minute: u32::try_from(token.rate_per_minute).unwrap_or(0),
+        created_by: token.created_by,
+        created_at: Some(timestamp(token.created_at)),
+        last_used_at: token.last_used_at.map(timestamp),
+        expires_at: token.expires_at.map(timestamp),
+        revoked_at: token.revoked_at.map(timestamp),
     }
 }

@@ -9,6 +9,7 @@
 //! has been expired for the grace period, the agent is set offline with reason `disconnected`
 //! (routing then gives its conversations to someone else).
 
+pub mod api_tokens;
 pub mod audit;
 pub mod auth;
 pub mod config;

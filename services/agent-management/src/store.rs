@@ -621,6 +621,50 @@ impl Store {
         audit::list(&self.db, workspace_id, filter, limit).await
     }
 
+    /// Creates an API token (see [`crate::api_tokens`]).
+    pub async fn create_api_token(
+        &self,
+        actor: &RequestActor,
+        new: crate::api_tokens::NewToken,
+    ) -> AgentResult<(crate::db::entity::api_token::Model, String)> {
+        self.workspace(new.workspace_id).await?;
+        crate::api_tokens::create(&self.db, actor, new).await
+    }
+
+    /// Lists a workspace's API tokens.
+    pub async fn api_tokens(
+        &self,
+        workspace_id: Uuid,
+    ) -> AgentResult<Vec<crate::db::entity::api_token::Model>> {
+        crate::api_tokens::list(&self.db, workspace_id).await
+    }
+
+    /// Revokes an API token.
+    pub async fn revoke_api_token(
+        &self,
+        actor: &RequestActor,
+        workspace_id: Uuid,
+        id: Uuid,
+    ) -> AgentResult<crate::db::entity::api_token::Model> {
+        crate::api_tokens::revoke(&self.db, actor, workspace_id, id).await
+    }
+
+    /// Resolves a presented API token to the token and its workspace.
+    pub async fn authenticate_api_token(
+        &self,
+        presented: &str,
+    ) -> AgentResult<
+        Result<(crate::db::entity::api_token::Model, workspace::Model), crate::api_tokens::Refusal>,
+    > {
+        match crate::api_tokens::authenticate(&self.db, presented).await? {
+            Ok(token) => {
+                let workspace = self.workspace(token.workspace_id).await?;
+                Ok(Ok((token, workspace)))
+            }
+            Err(refusal) => Ok(Err(refusal)),
+        }
+    }
+
     /// Returns one agent of a workspace.
     pub async fn agent(&self, workspace_id: Uuid, agent_id: Uuid) -> AgentResult<AgentRecord> {
         let agent = agent::Entity::find_by_id(agent_id)

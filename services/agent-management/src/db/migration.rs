@@ -9,6 +9,7 @@ mod m20261125_000006_fallback_department;
 mod m20261125_000007_outbox_trace_parent;
 mod m20261129_000008_login_attempts;
 mod m20261129_000009_audit_log;
+mod m20261129_000010_api_tokens;
 
 use sea_orm_migration::prelude::*;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_outbox_trace_parent::Migration),
             Box::new(m20261129_000008_login_attempts::Migration),
             Box::new(m20261129_000009_audit_log::Migration),
+            Box::new(m20261129_000010_api_tokens::Migration),
         ]
     }
 
