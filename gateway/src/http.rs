@@ -3,8 +3,9 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /healthz` | 200 when every service reports SERVING, else 503; per-service detail |
-//! | `POST /v1/auth/login` | `{"email","password"}` → `{"token","expires_at","agent"}`; 401 `invalid_credentials` |
+//! | `POST /v1/auth/login` | `{"email","password","totp"?}` → `{"token","expires_at","agent"}`; 401 `invalid_credentials`, `totp_required`, `invalid_totp`; 429 `too_many_attempts` |
 //! | `POST /v1/auth/logout` | ends the bearer's session |
+//! | `/v1/me/sessions`, `/v1/me/two-factor` | the caller's sessions and two-factor ([`crate::account`]) |
 //! | `GET /v1/me` | the bearer's agent and workspace (with `site_key`); 401 `unauthorized` |
 //! | `/v1/admin/*` | agents, departments, live overview for admins ([`crate::admin`]) |
 //! | `/v1/conversations…` | the public conversation API for integrations and agents ([`crate::api`]) |
@@ -48,6 +49,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .merge(crate::privacy::routes())
         .merge(crate::tokens::routes())
         .merge(crate::api::routes())
+        .merge(crate::account::routes())
         .merge(switchboard_platform::metrics::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
@@ -91,6 +93,8 @@ async fn healthz(State(gateway): State<Arc<Gateway>>) -> Response {
 struct LoginBody {
     email: String,
     password: String,
+    /// The authenticator code, for agents with two-factor on.
+    totp: Option<String>,
 }
 
 /// Returns the JSON body, or a 400 with a stable code saying what is wrong with it.
@@ -119,15 +123,34 @@ async fn login(
         .login(actor.request(agent_pb::LoginRequest {
             email: body.email,
             password: body.password,
+            totp_code: body.totp,
         }))
         .await
         .map_err(|status| match status.code() {
-            tonic::Code::Unauthenticated => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                "invalid email or password",
-            )
-            .into_response(),
+            tonic::Code::Unauthenticated => {
+                let reason = status
+                    .metadata()
+                    .get("x-switchboard-reason")
+                    .and_then(|value| value.to_str().ok());
+                match reason {
+                    Some("totp_required") => ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "totp_required",
+                        "enter the code from your authenticator app",
+                    ),
+                    Some("invalid_totp") => ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_totp",
+                        "the authenticator code is wrong or was used already",
+                    ),
+                    _ => ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_credentials",
+                        "invalid email or password",
+                    ),
+                }
+                .into_response()
+            }
             // Locked after repeated failures: say when to try again.
             tonic::Code::ResourceExhausted => {
                 let retry_after = status

@@ -7,6 +7,7 @@
 //! reconnect to any of them. Errors reach clients as stable snake_case codes, never as internal
 //! text.
 
+pub mod account;
 pub mod admin;
 pub mod api;
 pub mod client;

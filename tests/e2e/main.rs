@@ -1,6 +1,7 @@
 //! Whole-system tests: the real `switchboard` binary, as `all-in-one` on SQLite and as separate
 //! service processes on PostgreSQL + NATS, driven over HTTP and gRPC like a user would.
 
+mod account;
 mod api_tokens;
 mod bench;
 mod chat;

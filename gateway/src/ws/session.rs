@@ -313,7 +313,9 @@ pub(super) async fn agent(
         .peers
         .agents
         .clone()
-        .validate_token(agent_pb::ValidateTokenRequest { token })
+        .validate_token(agent_pb::ValidateTokenRequest {
+            token: token.clone(),
+        })
         .await;
     let (agent, workspace) = match validated.map(tonic::Response::into_inner) {
         Ok(agent_pb::ValidateTokenResponse {
@@ -401,6 +403,7 @@ pub(super) async fn agent(
         workspace_id: workspace_id.to_string(),
         agent_id: agent_id.to_string(),
         connection_id: session.connection_id.clone(),
+        token,
     };
     let lease_task = tokio::spawn(lease.clone().keep_alive(outbound.clone()));
     let _counted = ConnectionStats::count(&gateway, workspace_id, Kind::Agent);
@@ -449,7 +452,8 @@ async fn watch_announcements(
 }
 
 /// This socket's share of its agent's presence: renewed every heartbeat while the socket is
-/// open, ended when it closes. agent-management sets the agent offline once every lease of it
+/// open, ended when it closes. Each renewal also checks the socket's session token, so a
+/// session that was revoked (or expired) closes its open sockets within a heartbeat. agent-management sets the agent offline once every lease of it
 /// has been gone for the grace period, so a reload or a gateway restart does not cost the agent
 /// its conversations, but a vanished agent does not keep them.
 #[derive(Debug, Clone)]
@@ -458,6 +462,7 @@ struct PresenceLease {
     workspace_id: String,
     agent_id: String,
     connection_id: String,
+    token: String,
 }
 
 impl PresenceLease {
@@ -492,6 +497,23 @@ impl PresenceLease {
                 Err(status) => {
                     tracing::warn!(agent_id = %self.agent_id, %status, "cannot renew presence lease");
                 }
+            }
+            let session = self
+                .gateway
+                .peers
+                .agents
+                .clone()
+                .validate_token(agent_pb::ValidateTokenRequest {
+                    token: self.token.clone(),
+                })
+                .await;
+            if matches!(&session, Err(status) if status.code() == Code::Unauthenticated) {
+                outbound.send(&ServerFrame::error(
+                    ErrorCode::InvalidToken,
+                    "session ended",
+                    None,
+                ));
+                return outbound.close_with(1008, "session ended");
             }
         }
     }

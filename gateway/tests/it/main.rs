@@ -158,6 +158,7 @@ impl System {
             .login(agent_pb::LoginRequest {
                 email: "ada@example.com".into(),
                 password: "correct-horse-battery".into(),
+                totp_code: None,
             })
             .await
             .expect("login")

@@ -35,6 +35,12 @@ pub enum AgentError {
     LastAdmin,
     #[error("session invalid or expired")]
     SessionInvalid,
+    #[error("session not found")]
+    SessionNotFound,
+    #[error("a two-factor code is required")]
+    TotpRequired,
+    #[error("invalid two-factor code")]
+    InvalidTotp,
     #[error("start-up failed: {0}")]
     Startup(String),
     #[error("too many failed logins; try again in {retry_after} s")]
@@ -66,6 +72,19 @@ impl From<AgentError> for Status {
             AgentError::EmailTaken => Status::already_exists("email already registered"),
             AgentError::InvalidCredentials => Status::unauthenticated("invalid email or password"),
             AgentError::SessionInvalid => Status::unauthenticated("session invalid or expired"),
+            AgentError::SessionNotFound => grpc::not_found("session"),
+            AgentError::TotpRequired | AgentError::InvalidTotp => {
+                let reason = if matches!(error, AgentError::TotpRequired) {
+                    "totp_required"
+                } else {
+                    "invalid_totp"
+                };
+                let mut status = Status::unauthenticated(error.to_string());
+                status
+                    .metadata_mut()
+                    .insert("x-switchboard-reason", reason.parse().expect("ascii"));
+                status
+            }
             AgentError::InvalidField { field, reason } => grpc::invalid_argument(field, reason),
             AgentError::LastAdmin => {
                 Status::failed_precondition("the workspace needs an enabled admin")

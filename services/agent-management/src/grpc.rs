@@ -581,6 +581,113 @@ impl AgentManagementService for AgentGrpc {
         }
     }
 
+    async fn list_sessions(
+        &self,
+        request: Request<pb::ListSessionsRequest>,
+    ) -> GrpcResult<pb::ListSessionsResponse> {
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let agent_id = parse_uuid("agent_id", &request.agent_id)?;
+        let sessions = self
+            .store
+            .sessions(workspace_id, agent_id, request.current_token.as_deref())
+            .await?;
+        Ok(Response::new(pb::ListSessionsResponse {
+            sessions: sessions
+                .into_iter()
+                .map(|(session, current)| pb::Session {
+                    id: crate::store::session_id(&session.token_hash),
+                    created_at: Some(timestamp(session.created_at)),
+                    expires_at: Some(timestamp(session.expires_at)),
+                    client_ip: session.client_ip,
+                    user_agent: session.user_agent,
+                    current,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn revoke_sessions(
+        &self,
+        request: Request<pb::RevokeSessionsRequest>,
+    ) -> GrpcResult<pb::RevokeSessionsResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
+        let request = request.into_inner();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let agent_id = parse_uuid("agent_id", &request.agent_id)?;
+        if let Some(id) = &request.session_id
+            && (id.len() != 16 || !id.bytes().all(|byte| byte.is_ascii_hexdigit()))
+        {
+            return Err(invalid_argument("session_id", "must be 16 hex digits"));
+        }
+        let revoked = self
+            .store
+            .revoke_sessions(
+                &actor,
+                workspace_id,
+                agent_id,
+                request.session_id.as_deref(),
+                request.keep_token.as_deref(),
+            )
+            .await?;
+        Ok(Response::new(pb::RevokeSessionsResponse {
+            revoked: u32::try_from(revoked).unwrap_or(u32::MAX),
+        }))
+    }
+
+    async fn get_two_factor(
+        &self,
+        request: Request<pb::GetTwoFactorRequest>,
+    ) -> GrpcResult<pb::GetTwoFactorResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let agent_id = parse_uuid("agent_id", &request.get_ref().agent_id)?;
+        self.store.agent(workspace_id, agent_id).await?;
+        Ok(Response::new(pb::GetTwoFactorResponse {
+            enabled: self.store.two_factor_enabled(agent_id).await?,
+        }))
+    }
+
+    async fn begin_two_factor(
+        &self,
+        request: Request<pb::BeginTwoFactorRequest>,
+    ) -> GrpcResult<pb::BeginTwoFactorResponse> {
+        let workspace_id = parse_uuid("workspace_id", &request.get_ref().workspace_id)?;
+        let agent_id = parse_uuid("agent_id", &request.get_ref().agent_id)?;
+        let (secret, otpauth_uri) = self.store.begin_two_factor(workspace_id, agent_id).await?;
+        Ok(Response::new(pb::BeginTwoFactorResponse {
+            secret,
+            otpauth_uri,
+        }))
+    }
+
+    async fn enable_two_factor(
+        &self,
+        request: Request<pb::EnableTwoFactorRequest>,
+    ) -> GrpcResult<pb::EnableTwoFactorResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let agent_id = parse_uuid("agent_id", &request.agent_id)?;
+        self.store
+            .enable_two_factor(&actor, workspace_id, agent_id, &request.code)
+            .await?;
+        Ok(Response::new(pb::EnableTwoFactorResponse {}))
+    }
+
+    async fn disable_two_factor(
+        &self,
+        request: Request<pb::DisableTwoFactorRequest>,
+    ) -> GrpcResult<pb::DisableTwoFactorResponse> {
+        let actor = RequestActor::from_metadata(request.metadata());
+        let request = request.get_ref();
+        let workspace_id = parse_uuid("workspace_id", &request.workspace_id)?;
+        let agent_id = parse_uuid("agent_id", &request.agent_id)?;
+        self.store
+            .disable_two_factor(&actor, workspace_id, agent_id, request.code.as_deref())
+            .await?;
+        Ok(Response::new(pb::DisableTwoFactorResponse {}))
+    }
+
     async fn get_default_workspace(
         &self,
         _request: Request<pb::GetDefaultWorkspaceRequest>,
@@ -817,7 +924,12 @@ impl AgentManagementService for AgentGrpc {
         }
         let outcome = self
             .store
-            .login(&actor, &request.email, &request.password)
+            .login(
+                &actor,
+                &request.email,
+                &request.password,
+                request.totp_code.as_deref(),
+            )
             .await?;
         Ok(Response::new(pb::LoginResponse {
             token: outcome.token,

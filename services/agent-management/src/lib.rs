@@ -19,6 +19,7 @@ pub mod grpc;
 pub mod hours;
 pub mod lockout;
 pub mod store;
+pub mod two_factor;
 
 pub use config::Config;
 pub use error::{AgentError, AgentResult};

@@ -7,7 +7,8 @@ use crate::audit;
 use crate::auth;
 use crate::db::OUTBOX;
 use crate::db::entity::{
-    agent, agent_department, canned_reply, department, login_session, presence_lease, workspace,
+    agent, agent_department, agent_totp, canned_reply, department, login_session, presence_lease,
+    workspace,
 };
 use crate::hours::BusinessHours;
 use crate::{AgentError, AgentResult};
@@ -728,11 +729,15 @@ impl Store {
     ///
     /// Logins to a known account are audited: succeeded, failed (wrong password), denied
     /// (locked out or disabled). Unknown emails are not: they belong to no workspace.
+    ///
+    /// With two-factor on, a right password without a code is `TotpRequired` (the client asks
+    /// for one; nothing is counted), and a wrong or reused code counts as a failed login.
     pub async fn login(
         &self,
         actor: &RequestActor,
         email: &str,
         password: &str,
+        totp_code: Option<&str>,
     ) -> AgentResult<LoginOutcome> {
         let email = email.trim().to_lowercase();
         let agent = agent::Entity::find()
@@ -752,6 +757,18 @@ impl Store {
             crate::lockout::failed(&self.db, &email, self.login_policy).await?;
             return Err(AgentError::InvalidCredentials);
         }
+        if let Some(agent) = &agent
+            && let Some(totp) = self.enabled_totp(agent.id).await?
+        {
+            let Some(code) = totp_code.filter(|code| !code.trim().is_empty()) else {
+                return Err(AgentError::TotpRequired);
+            };
+            if !self.accept_totp_code(&totp, code).await? {
+                audit_refusal("auth.login_failed", audit::outcome::FAILED).await?;
+                crate::lockout::failed(&self.db, &email, self.login_policy).await?;
+                return Err(AgentError::InvalidTotp);
+            }
+        }
         crate::lockout::succeeded(&self.db, &email).await?;
         if agent.as_ref().is_some_and(|agent| agent.disabled) {
             audit_refusal("auth.login_disabled", audit::outcome::DENIED).await?;
@@ -769,6 +786,8 @@ impl Store {
             workspace_id: Set(agent.workspace_id),
             created_at: Set(now),
             expires_at: Set(expires_at),
+            client_ip: Set(actor.client_ip.clone()),
+            user_agent: Set(actor.user_agent.clone()),
         }
         .insert(&txn)
         .await?;
@@ -785,6 +804,211 @@ impl Store {
             agent,
             expires_at,
         })
+    }
+
+    /// Returns an agent's confirmed TOTP secret, if two-factor is on.
+    async fn enabled_totp(&self, agent_id: Uuid) -> AgentResult<Option<agent_totp::Model>> {
+        Ok(agent_totp::Entity::find_by_id(agent_id)
+            .filter(agent_totp::Column::EnabledAt.is_not_null())
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Checks a code against `totp` and, if good, marks its step used (once, even when two
+    /// requests race with the same code). Returns whether it was accepted.
+    async fn accept_totp_code(&self, totp: &agent_totp::Model, code: &str) -> AgentResult<bool> {
+        let Some(step) =
+            crate::two_factor::verify(&totp.secret, code, Utc::now().timestamp(), totp.last_step)
+        else {
+            return Ok(false);
+        };
+        let claimed = agent_totp::Entity::update_many()
+            .col_expr(agent_totp::Column::LastStep, Expr::value(step))
+            .filter(agent_totp::Column::AgentId.eq(totp.agent_id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(agent_totp::Column::LastStep.is_null())
+                    .add(agent_totp::Column::LastStep.lt(step)),
+            )
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        Ok(claimed == 1)
+    }
+
+    /// Whether an agent has two-factor on.
+    pub async fn two_factor_enabled(&self, agent_id: Uuid) -> AgentResult<bool> {
+        Ok(self.enabled_totp(agent_id).await?.is_some())
+    }
+
+    /// Starts turning two-factor on: stores a new pending secret and returns it with its
+    /// `otpauth://` URI. Refused while two-factor is on (turn it off first).
+    pub async fn begin_two_factor(
+        &self,
+        workspace_id: Uuid,
+        agent_id: Uuid,
+    ) -> AgentResult<(String, String)> {
+        let record = self.agent(workspace_id, agent_id).await?;
+        if self.enabled_totp(agent_id).await?.is_some() {
+            return Err(AgentError::invalid(
+                "two_factor",
+                "two-factor is already on; turn it off first",
+            ));
+        }
+        let secret = crate::two_factor::new_secret();
+        let pending = agent_totp::ActiveModel {
+            agent_id: Set(agent_id),
+            secret: Set(secret.clone()),
+            enabled_at: Set(None),
+            last_step: Set(None),
+        };
+        agent_totp::Entity::insert(pending)
+            .on_conflict(
+                OnConflict::column(agent_totp::Column::AgentId)
+                    .update_columns([
+                        agent_totp::Column::Secret,
+                        agent_totp::Column::EnabledAt,
+                        agent_totp::Column::LastStep,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await?;
+        let workspace = self.workspace(workspace_id).await?;
+        let uri = crate::two_factor::otpauth_uri(
+            &secret,
+            &record.agent.email,
+            &format!("Switchboard {}", workspace.name),
+        );
+        Ok((secret, uri))
+    }
+
+    /// Confirms a pending secret with a first code: two-factor is on from then on.
+    pub async fn enable_two_factor(
+        &self,
+        actor: &RequestActor,
+        workspace_id: Uuid,
+        agent_id: Uuid,
+        code: &str,
+    ) -> AgentResult<()> {
+        self.agent(workspace_id, agent_id).await?;
+        let pending = agent_totp::Entity::find_by_id(agent_id)
+            .one(&self.db)
+            .await?
+            .filter(|totp| totp.enabled_at.is_none())
+            .ok_or_else(|| AgentError::invalid("two_factor", "start the setup first"))?;
+        if !self.accept_totp_code(&pending, code).await? {
+            return Err(AgentError::InvalidTotp);
+        }
+        let txn = self.db.begin().await?;
+        agent_totp::Entity::update_many()
+            .col_expr(agent_totp::Column::EnabledAt, Expr::value(Utc::now()))
+            .filter(agent_totp::Column::AgentId.eq(agent_id))
+            .exec(&txn)
+            .await?;
+        let entry =
+            audit::Entry::succeeded(workspace_id, "auth.two_factor_enable", "agent", agent_id);
+        audit::record(&txn, actor, entry).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Turns two-factor off: with a valid code by the agent itself, or without one by an admin
+    /// (a lost phone). Either way it is audited.
+    pub async fn disable_two_factor(
+        &self,
+        actor: &RequestActor,
+        workspace_id: Uuid,
+        agent_id: Uuid,
+        code: Option<&str>,
+    ) -> AgentResult<()> {
+        self.agent(workspace_id, agent_id).await?;
+        if let Some(code) = code {
+            let enabled = self
+                .enabled_totp(agent_id)
+                .await?
+                .ok_or_else(|| AgentError::invalid("two_factor", "two-factor is off"))?;
+            if !self.accept_totp_code(&enabled, code).await? {
+                return Err(AgentError::InvalidTotp);
+            }
+        }
+        let txn = self.db.begin().await?;
+        let removed = agent_totp::Entity::delete_by_id(agent_id)
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if removed > 0 {
+            let action = if code.is_some() {
+                "auth.two_factor_disable"
+            } else {
+                "auth.two_factor_reset"
+            };
+            let entry = audit::Entry::succeeded(workspace_id, action, "agent", agent_id);
+            audit::record(&txn, actor, entry).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Lists an agent's live sessions, newest first; `current_token` marks the caller's own.
+    pub async fn sessions(
+        &self,
+        workspace_id: Uuid,
+        agent_id: Uuid,
+        current_token: Option<&str>,
+    ) -> AgentResult<Vec<(login_session::Model, bool)>> {
+        let current = current_token.map(auth::token_hash);
+        let sessions = login_session::Entity::find()
+            .filter(login_session::Column::WorkspaceId.eq(workspace_id))
+            .filter(login_session::Column::AgentId.eq(agent_id))
+            .filter(login_session::Column::ExpiresAt.gt(Utc::now()))
+            .order_by_desc(login_session::Column::CreatedAt)
+            .all(&self.db)
+            .await?;
+        Ok(sessions
+            .into_iter()
+            .map(|session| {
+                let is_current = current.as_deref() == Some(session.token_hash.as_str());
+                (session, is_current)
+            })
+            .collect())
+    }
+
+    /// Ends sessions of an agent: the one whose id (see [`session_id`]) is `session_id`, or
+    /// every one but `keep_token`'s. Returns how many ended.
+    pub async fn revoke_sessions(
+        &self,
+        actor: &RequestActor,
+        workspace_id: Uuid,
+        agent_id: Uuid,
+        session_id: Option<&str>,
+        keep_token: Option<&str>,
+    ) -> AgentResult<u64> {
+        self.agent(workspace_id, agent_id).await?;
+        let sessions = self.sessions(workspace_id, agent_id, keep_token).await?;
+        let doomed: Vec<String> = sessions
+            .into_iter()
+            .filter(|(session, current)| match session_id {
+                Some(id) => self::session_id(&session.token_hash) == id,
+                None => !current,
+            })
+            .map(|(session, _)| session.token_hash)
+            .collect();
+        if session_id.is_some() && doomed.is_empty() {
+            return Err(AgentError::SessionNotFound);
+        }
+        let txn = self.db.begin().await?;
+        let revoked = login_session::Entity::delete_many()
+            .filter(login_session::Column::TokenHash.is_in(doomed))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        let entry =
+            audit::Entry::succeeded(workspace_id, "auth.sessions_revoke", "agent", agent_id)
+                .with("revoked", revoked);
+        audit::record(&txn, actor, entry).await?;
+        txn.commit().await?;
+        Ok(revoked)
     }
 
     /// Records a refused login to a known account (nothing for an unknown email).
@@ -1272,4 +1496,10 @@ fn set_columns<A: ActiveModelTrait>(active: &A) -> Vec<String> {
         .filter(|column| active.get(*column).is_set())
         .map(|column| column.as_str().to_owned())
         .collect()
+}
+
+/// The public id of a session: the first 16 hex digits of its token's SHA-256 (the token itself
+/// cannot be derived from it).
+pub fn session_id(token_hash: &str) -> String {
+    token_hash.chars().take(16).collect()
 }

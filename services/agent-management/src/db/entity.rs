@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod agent_department;
+pub mod agent_totp;
 pub mod api_token;
 pub mod audit_event;
 pub mod canned_reply;

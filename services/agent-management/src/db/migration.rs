@@ -10,6 +10,7 @@ mod m20261125_000007_outbox_trace_parent;
 mod m20261129_000008_login_attempts;
 mod m20261129_000009_audit_log;
 mod m20261129_000010_api_tokens;
+mod m20261129_000011_sessions_and_two_factor;
 
 use sea_orm_migration::prelude::*;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_login_attempts::Migration),
             Box::new(m20261129_000009_audit_log::Migration),
             Box::new(m20261129_000010_api_tokens::Migration),
+            Box::new(m20261129_000011_sessions_and_two_factor::Migration),
         ]
     }
 

@@ -14,6 +14,7 @@ async fn login(app: &mut Spawned, email: &str, password: &str) -> Result<String,
         .login(pb::LoginRequest {
             email: email.into(),
             password: password.into(),
+            totp_code: None,
         })
         .await
         .map(|response| response.into_inner().token)

@@ -21,6 +21,7 @@ async fn locks_an_email_after_repeated_failures(database_url: String) {
                 .login(pb::LoginRequest {
                     email: email.into(),
                     password: password.into(),
+                    totp_code: None,
                 })
                 .await
         }
@@ -77,6 +78,7 @@ async fn locks_an_email_after_repeated_failures(database_url: String) {
                 .login(pb::LoginRequest {
                     email: "ada@example.com".into(),
                     password: "s3cret-password".into(),
+                    totp_code: None,
                 })
                 .await
                 .is_ok()

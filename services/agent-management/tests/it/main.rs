@@ -117,6 +117,7 @@ async fn bootstrap_and_login_work(database_url: String) {
         .login(pb::LoginRequest {
             email: "ada@example.com".into(),
             password: "s3cret-password".into(),
+            totp_code: None,
         })
         .await
         .expect("login")
@@ -143,6 +144,7 @@ async fn bootstrap_and_login_work(database_url: String) {
         .login(pb::LoginRequest {
             email: "ada@example.com".into(),
             password: "wrong-password".into(),
+            totp_code: None,
         })
         .await
         .expect_err("wrong password");
@@ -152,6 +154,7 @@ async fn bootstrap_and_login_work(database_url: String) {
         .login(pb::LoginRequest {
             email: "nobody@example.com".into(),
             password: "s3cret-password".into(),
+            totp_code: None,
         })
         .await
         .expect_err("unknown email");

@@ -12,6 +12,9 @@ pub struct Model {
     pub workspace_id: Uuid,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
+    /// Where the session was opened from.
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
