@@ -27,9 +27,10 @@ const APP_CSS: &str = include_str!("../web/app.css");
 const ADMIN: &str = include_str!("../web/admin.html");
 const ADMIN_JS: &str = include_str!("../web/admin.js");
 const ADMIN_WEBHOOKS_JS: &str = include_str!("../web/admin-webhooks.js");
+const ADMIN_AUDIT_JS: &str = include_str!("../web/admin-audit.js");
 
 /// Each page: URL path, file name in `gateway/web/`, embedded copy, content type.
-const PAGES: [(&str, &str, &str, &str); 9] = [
+const PAGES: [(&str, &str, &str, &str); 10] = [
     ("/widget.js", "widget.js", WIDGET, JS),
     ("/agent", "agent.html", AGENT, HTML),
     ("/admin", "admin.html", ADMIN, HTML),
@@ -38,6 +39,12 @@ const PAGES: [(&str, &str, &str, &str); 9] = [
         "/assets/admin-webhooks.js",
         "admin-webhooks.js",
         ADMIN_WEBHOOKS_JS,
+        JS,
+    ),
+    (
+        "/assets/admin-audit.js",
+        "admin-audit.js",
+        ADMIN_AUDIT_JS,
         JS,
     ),
     ("/assets/agent.js", "agent.js", AGENT_JS, JS),

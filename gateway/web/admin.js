@@ -4,7 +4,8 @@
 // Agents are created and edited (role, capacity, skills, departments, disabled) and get new
 // passwords in dialogs; departments are created and edited with their routing settings and
 // business hours. Announcements go to the agents signed in now (`POST /v1/announcements`).
-// The Webhooks section (`#webhooks`) lives in admin-webhooks.js, loaded the first time it opens.
+// The Webhooks section (`#webhooks`) lives in admin-webhooks.js and the Audit & privacy section
+// (`#audit`) in admin-audit.js, each loaded the first time it opens.
 // The session is the agent console's: the same token under the same localStorage key, so an
 // administrator signed in to one page is signed in to the other, and logging out of either ends
 // both. Who may see the dashboard is the server's decision: a 403 `forbidden` on any admin route
@@ -183,8 +184,7 @@ const store = {
 const ui = {
   boot: $('boot-screen'),
   navLinks: [...document.querySelectorAll('.admin-nav-link')],
-  views: { overview: $('view-overview'), webhooks: $('view-webhooks') },
-  webhooksUnavailable: $('webhooks-unavailable'),
+  views: { overview: $('view-overview'), webhooks: $('view-webhooks'), audit: $('view-audit') },
   dashboard: $('dashboard'),
   ...loginElements(),
   forbidden: $('forbidden-screen'),
@@ -319,6 +319,9 @@ async function api(method, path, body, signal) {
   return json;
 }
 
+/** The Authorization header of the session, for requests `api` does not make (downloads). */
+const authHeaders = () => bearer(store.token);
+
 /** The answers every admin call shares: 401 → sign in again, 403 → not an administrator. */
 function handledAuthFailure(error) {
   if (!(error instanceof ApiFailure)) return false;
@@ -344,7 +347,7 @@ function showScreen(screen) {
   ui.forbidden.hidden = screen !== 'forbidden';
   ui.app.hidden = screen !== 'app';
   if (screen !== 'app') {
-    // Every dialog, the webhooks' too (closing the secret's also forgets the secret).
+    // Every dialog, the sections' too (closing the secret's also forgets the secret).
     for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
   }
   const slot = { login: ui.loginLangSlot, forbidden: ui.forbiddenLangSlot, app: ui.topbarLangSlot }[screen];
@@ -352,12 +355,12 @@ function showScreen(screen) {
   renderLanguageButton();
   renderTitle();
   if (screen === 'app') renderView();
-  else webhooks?.hide();
+  else for (const section of Object.values(SECTIONS)) section.instance?.hide();
 }
 
 function renderTitle() {
   if (store.screen !== 'app') document.title = t('title.base');
-  else document.title = currentView() === 'webhooks' ? t('title.adminWebhooks') : t('title.admin');
+  else document.title = t(SECTIONS[currentView()]?.title ?? 'title.admin');
 }
 
 function showLogin(messageKey) {
@@ -411,7 +414,7 @@ function resetData() {
   rows.clear();
   ui.agentsBody.replaceChildren();
   ui.departments.replaceChildren();
-  webhooks?.reset();
+  for (const section of Object.values(SECTIONS)) section.instance?.reset();
   // Nothing typed by one session is left for the next one.
   ui.announce.text.value = '';
   renderAnnounceDepartments();
@@ -450,12 +453,34 @@ window.addEventListener('storage', (event) => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Sections: Overview (agents, departments, announcements) and Webhooks, chosen by the URL's hash
+// Sections: Overview (agents, departments, announcements), Webhooks and Audit & privacy, chosen
+// by the URL's hash
 // ---------------------------------------------------------------------------------------------
 
-const VIEWS = ['overview', 'webhooks'];
-let webhooks = null; // the Webhooks section once admin-webhooks.js is loaded (see loadWebhooks)
-let webhooksLoading = null;
+const VIEWS = ['overview', 'webhooks', 'audit'];
+
+/**
+ * The sections with a module of their own, loaded the first time they open: `instance` is what
+ * the module's factory returned (`{ show, hide, reset, retranslate }`), once loaded.
+ */
+const SECTIONS = {
+  webhooks: {
+    load: () => import('./admin-webhooks.js').then((module) => module.createWebhooks),
+    unavailable: $('webhooks-unavailable'),
+    failedKey: 'admin.webhooks.moduleFailed',
+    title: 'title.adminWebhooks',
+    instance: null,
+    loading: null,
+  },
+  audit: {
+    load: () => import('./admin-audit.js').then((module) => module.createAudit),
+    unavailable: $('audit-unavailable'),
+    failedKey: 'admin.audit.moduleFailed',
+    title: 'title.adminAudit',
+    instance: null,
+    loading: null,
+  },
+};
 
 const currentView = () => {
   const view = location.hash.slice(1);
@@ -471,34 +496,37 @@ function renderView() {
     else link.removeAttribute('aria-current');
   }
   renderTitle();
-  if (view === 'webhooks') {
-    loadWebhooks().then((section) => {
+  for (const [name, section] of Object.entries(SECTIONS)) {
+    if (name !== view) {
+      section.instance?.hide();
+      continue;
+    }
+    loadSection(section).then((instance) => {
       // Still wanted once loaded: the admin may have moved on meanwhile.
-      if (section && currentView() === 'webhooks' && store.screen === 'app') section.show();
+      if (instance && currentView() === name && store.screen === 'app') instance.show();
     });
-  } else {
-    webhooks?.hide();
   }
 }
 
 /**
- * Loads the Webhooks section's module on first use. Should it fail (e.g. a server that does not
- * serve it), the rest of the dashboard keeps working and the section says so.
+ * Loads a section's module on first use. Should it fail (e.g. a server that does not serve it),
+ * the rest of the dashboard keeps working and the section says so.
  */
-function loadWebhooks() {
-  webhooksLoading ??= import('./admin-webhooks.js')
-    .then(({ createWebhooks }) => {
-      webhooks = createWebhooks({ api, ApiFailure, handledAuthFailure, showToast, formError, readFailure, setBusy, closeOnBackdrop, returnFocus });
-      ui.webhooksUnavailable.hidden = true;
-      return webhooks;
+function loadSection(section) {
+  section.loading ??= section
+    .load()
+    .then((create) => {
+      section.instance = create({ api, authHeaders, ApiFailure, handledAuthFailure, showToast, formError, readFailure, setBusy, closeOnBackdrop, returnFocus });
+      section.unavailable.hidden = true;
+      return section.instance;
     })
     .catch(() => {
-      webhooksLoading = null; // a later visit tries again
-      ui.webhooksUnavailable.textContent = t('admin.webhooks.moduleFailed');
-      ui.webhooksUnavailable.hidden = false;
+      section.loading = null; // a later visit tries again
+      section.unavailable.textContent = t(section.failedKey);
+      section.unavailable.hidden = false;
       return null;
     });
-  return webhooksLoading;
+  return section.loading;
 }
 
 window.addEventListener('hashchange', () => {
@@ -1788,8 +1816,10 @@ onLanguageChange(() => {
   announceError.retranslate();
   if (announceDoneText) ui.announce.done.textContent = announceDoneText();
   if (!ui.announce.submit.disabled) ui.announce.submit.textContent = t('admin.announce.submit');
-  if (webhooks) webhooks.retranslate();
-  else if (!ui.webhooksUnavailable.hidden) ui.webhooksUnavailable.textContent = t('admin.webhooks.moduleFailed');
+  for (const section of Object.values(SECTIONS)) {
+    if (section.instance) section.instance.retranslate();
+    else if (!section.unavailable.hidden) section.unavailable.textContent = t(section.failedKey);
+  }
   renderAll();
 });
 
