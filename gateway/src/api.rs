@@ -322,9 +322,17 @@ async fn close_conversation(
     State(gateway): State<Arc<Gateway>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Option<Json<CloseBody>>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let caller = require(&gateway, &headers, Need::Write).await?;
+    // The body is optional, and read only once the caller is known to be allowed.
+    let body: CloseBody = if body.iter().all(u8::is_ascii_whitespace) {
+        CloseBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|error| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", error.to_string())
+        })?
+    };
     let conversation = fetch(&gateway, &caller, &id).await?;
     if let Principal::Agent { agent, .. } = &caller
         && conversation.assigned_agent_id.as_deref() != Some(agent.id.as_str())
@@ -335,9 +343,7 @@ async fn close_conversation(
             "the conversation is not assigned to you",
         ));
     }
-    let request_rating = body
-        .and_then(|Json(body)| body.request_rating)
-        .unwrap_or(false);
+    let request_rating = body.request_rating.unwrap_or(false);
     let closed = gateway
         .peers
         .history

@@ -49,9 +49,12 @@ impl AllInOne {
 pub(crate) struct Distributed {
     /// The PostgreSQL database all services use, for tests that check rows.
     pub(crate) database_url: String,
+    /// agent-management's gRPC address, for tests that set up what REST cannot (a second
+    /// workspace).
+    pub(crate) agents_url: String,
     gateways: Vec<(Process, String)>,
     services: Vec<Process>,
-    /// `/metrics` URLs of agent-management, conversation-history and routing.
+    /// `/metrics` URLs of agent-management, conversation-history, routing and integrations.
     metrics: Vec<String>,
 }
 
@@ -64,7 +67,7 @@ impl Distributed {
     pub(crate) async fn start_with(gateways: usize, extra: &[(&'static str, String)]) -> Self {
         let db = TestDb::fresh().await;
         let nats = TestNats::new();
-        let ports = [free_port(), free_port(), free_port()];
+        let ports = [free_port(), free_port(), free_port(), free_port()];
         let url = |port: u16| format!("http://127.0.0.1:{port}");
         let shared = vec![
             ("SWITCHBOARD_DATABASE_URL", db.url.clone()),
@@ -76,6 +79,7 @@ impl Distributed {
             ("SWITCHBOARD_AGENTS_URL", url(ports[0])),
             ("SWITCHBOARD_HISTORY_URL", url(ports[1])),
             ("SWITCHBOARD_ROUTING_URL", url(ports[2])),
+            ("SWITCHBOARD_INTEGRATIONS_URL", url(ports[3])),
             ("SWITCHBOARD_BOOTSTRAP_EMAIL", ADMIN_EMAIL.to_owned()),
             ("SWITCHBOARD_BOOTSTRAP_PASSWORD", ADMIN_PASSWORD.to_owned()),
         ];
@@ -87,6 +91,7 @@ impl Distributed {
             (Switchboard::Agents, ports[0]),
             (Switchboard::History, ports[1]),
             (Switchboard::Routing, ports[2]),
+            (Switchboard::Integrations, ports[3]),
         ] {
             let mut env = shared.clone();
             env.push(("SWITCHBOARD_GRPC_ADDR", format!("127.0.0.1:{port}")));
@@ -126,6 +131,7 @@ impl Distributed {
         }
         Self {
             database_url: db.url.clone(),
+            agents_url: url(ports[0]),
             gateways: started,
             services,
             metrics,

@@ -3,6 +3,7 @@
 
 mod account;
 mod api_tokens;
+mod authz;
 mod bench;
 mod chat;
 mod console;

@@ -14,6 +14,7 @@ pub(crate) enum Switchboard {
     Agents,
     History,
     Routing,
+    Integrations,
     Gateway,
 }
 
@@ -24,6 +25,7 @@ impl Switchboard {
             Self::Agents => &["agents"],
             Self::History => &["history"],
             Self::Routing => &["routing"],
+            Self::Integrations => &["integrations"],
             Self::Gateway => &["gateway"],
         }
     }
