@@ -92,30 +92,30 @@ mod tests {
 
     fn trusted() -> Vec<IpNet> {
         vec![
-            "127.0.0.0/8".parse().unwrap(),
-            "10.0.0.0/8".parse().unwrap(),
+            "127.0.0.0/8".parse().expect("valid"),
+            "10.0.0.0/8".parse().expect("valid"),
         ]
     }
 
     fn forwarded(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers.insert("x-forwarded-for", value.parse().expect("valid"));
         headers
     }
 
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
-        let peer: IpAddr = "198.51.100.7".parse().unwrap();
+        let peer: IpAddr = "198.51.100.7".parse().expect("valid");
         assert_eq!(resolve(peer, &forwarded("1.2.3.4"), &trusted()), peer);
     }
 
     #[test]
     fn behind_trusted_proxies_the_nearest_untrusted_hop_is_the_client() {
-        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let peer: IpAddr = "127.0.0.1".parse().expect("valid");
         let headers = forwarded("6.6.6.6, 203.0.113.9, 10.1.2.3");
         assert_eq!(
             resolve(peer, &headers, &trusted()),
-            "203.0.113.9".parse::<IpAddr>().unwrap()
+            "203.0.113.9".parse::<IpAddr>().expect("valid")
         );
         assert_eq!(resolve(peer, &HeaderMap::new(), &trusted()), peer);
         assert_eq!(
