@@ -556,7 +556,10 @@ impl Assigner {
     /// Has conversation-history record a reservation. A conversation that closed meanwhile
     /// gives its capacity back; an unreachable history leaves the reservation unconfirmed for
     /// the sweep to retry.
-    async fn confirm_with_history(&self, assignment: &assignment::Model) -> RoutingResult<()> {
+    /// Records a reservation in conversation-history; returns whether history now has this
+    /// agent holding the conversation (false: it was closed or gone, or held by another, and
+    /// the reservation was given up).
+    async fn confirm_with_history(&self, assignment: &assignment::Model) -> RoutingResult<bool> {
         let request = history_pb::AssignConversationRequest {
             workspace_id: assignment.workspace_id.to_string(),
             conversation_id: assignment.conversation_id.to_string(),
@@ -569,13 +572,14 @@ impl Assigner {
                     parse_optional(conversation.assigned_agent_id.as_deref())
                 });
                 if holder == Some(assignment.agent_id) {
-                    ledger::confirm(&self.db, assignment.id).await
+                    ledger::confirm(&self.db, assignment.id).await?;
+                    Ok(true)
                 } else {
                     // History has another holder, which only a bug or manual repair makes;
                     // history is the record, so give this reservation up.
                     tracing::error!(conversation_id = %assignment.conversation_id, reserved = %assignment.agent_id, ?holder, "history holds the conversation for another agent");
                     ledger::end(&self.db, assignment.conversation_id, "conflict").await?;
-                    Ok(())
+                    Ok(false)
                 }
             }
             Err(status)
@@ -586,7 +590,7 @@ impl Assigner {
             {
                 // Closed or gone: it no longer needs an agent.
                 ledger::end(&self.db, assignment.conversation_id, "closed").await?;
-                Ok(())
+                Ok(false)
             }
             Err(status) => Err(RoutingError::Peer(status)),
         }
@@ -648,14 +652,15 @@ impl Assigner {
         match reservation {
             Reservation::Reserved(assignment) => {
                 self.record_metrics(&assignment);
-                self.confirm_with_history(&assignment).await?;
+                // Whether the claim took is history's answer, not whether the assignment is
+                // still open now: the agent may have closed the conversation already.
+                if !self.confirm_with_history(&assignment).await? {
+                    return Ok(Err(ClaimRefused::Closed));
+                }
                 let current = assignment::Entity::find_by_id(assignment.id)
                     .one(&self.db)
                     .await?
                     .unwrap_or(*assignment);
-                if current.ended_at.is_some() {
-                    return Ok(Err(ClaimRefused::Closed));
-                }
                 // Everyone behind the claimed conversation moved up.
                 if let Err(error) = self.refresh_positions(workspace_id).await {
                     tracing::warn!(%workspace_id, %error, "cannot refresh queue positions");
