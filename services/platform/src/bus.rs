@@ -99,6 +99,21 @@ pub trait EventBus: Send + Sync + fmt::Debug {
     /// Publishes `event`; `Ok` only once the bus will not lose it.
     async fn publish(&self, event: Event) -> Result<(), BusError>;
 
+    /// Publishes `events` in order and returns how many of the first ones the bus will not
+    /// lose, with the error that stopped it (if any). Buses that can have several publishes in
+    /// flight override this (the outbox relay publishes its batches through it); this default
+    /// publishes one at a time.
+    async fn publish_all(&self, events: Vec<Event>) -> (usize, Option<BusError>) {
+        let mut published = 0;
+        for event in events {
+            if let Err(error) = self.publish(event).await {
+                return (published, Some(error));
+            }
+            published += 1;
+        }
+        (published, None)
+    }
+
     /// Starts a durable consumer that calls `handler` for each matching event until `shutdown`.
     async fn consume(
         &self,

@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// Rows the relay reads per batch.
-const BATCH: u64 = 100;
+const BATCH: u64 = 256;
 /// Longest wait between two retries while the bus is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -156,10 +156,14 @@ impl Outbox {
             .collect()
     }
 
-    async fn remove<C: ConnectionTrait>(&self, conn: &C, id: i64) -> Result<(), DbErr> {
+    /// Deletes the rows `ids` (published ones) in one statement.
+    async fn remove<C: ConnectionTrait>(&self, conn: &C, ids: &[i64]) -> Result<(), DbErr> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         let delete = Query::delete()
             .from_table(Alias::new(self.table))
-            .and_where(Expr::col(Alias::new("id")).eq(id))
+            .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied()))
             .to_owned();
         conn.execute(&delete).await?;
         Ok(())
@@ -243,37 +247,45 @@ impl Relay {
         }
     }
 
-    /// Publishes one batch in order; stops at the first failure so order is kept.
+    /// Publishes one batch in order (all in flight at once, see [`EventBus::publish_all`]),
+    /// then deletes the rows the bus accepted in one statement; stops at the first failure so
+    /// order is kept.
+    ///
+    /// [`EventBus::publish_all`]: crate::bus::EventBus::publish_all
     async fn publish_batch(&self) -> Result<usize, RelayError> {
         let rows = self.outbox.pending(&self.db, BATCH).await?;
-        let count = rows.len();
-        for row in rows {
-            let id = row.id;
-            let created_at = row.created_at;
-            let event = Event {
-                subject: row.subject,
-                msg_id: row.event_id,
-                payload: Bytes::from(row.payload),
-                trace_parent: row.trace_parent,
-            };
-            if let Err(error) = self.bus.publish(event).await {
-                // Best effort: the attempt count is for operators, not for correctness.
-                let _ = self.outbox.record_attempt(&self.db, id).await;
-                metrics::counter!("switchboard_outbox_publish_failures_total", "table" => self.outbox.table)
-                    .increment(1);
-                return Err(error.into());
-            }
-            self.outbox.remove(&self.db, id).await?;
+        let events = rows
+            .iter()
+            .map(|row| Event {
+                subject: row.subject.clone(),
+                msg_id: row.event_id.clone(),
+                payload: Bytes::from(row.payload.clone()),
+                trace_parent: row.trace_parent.clone(),
+            })
+            .collect();
+        let (published, failure) = self.bus.publish_all(events).await;
+        let done = &rows[..published];
+        let ids: Vec<i64> = done.iter().map(|row| row.id).collect();
+        self.outbox.remove(&self.db, &ids).await?;
+        let now = chrono::Utc::now();
+        for row in done {
             // Commit to published: how far the bus lags behind the database.
-            let lag = (chrono::Utc::now() - created_at)
-                .to_std()
-                .unwrap_or_default();
+            let lag = (now - row.created_at).to_std().unwrap_or_default();
             metrics::histogram!("switchboard_outbox_lag_seconds", "table" => self.outbox.table)
                 .record(lag.as_secs_f64());
-            metrics::counter!("switchboard_outbox_published_total", "table" => self.outbox.table)
-                .increment(1);
         }
-        Ok(count)
+        metrics::counter!("switchboard_outbox_published_total", "table" => self.outbox.table)
+            .increment(published as u64);
+        if let Some(error) = failure {
+            if let Some(stuck) = rows.get(published) {
+                // Best effort: the attempt count is for operators, not for correctness.
+                let _ = self.outbox.record_attempt(&self.db, stuck.id).await;
+            }
+            metrics::counter!("switchboard_outbox_publish_failures_total", "table" => self.outbox.table)
+                .increment(1);
+            return Err(error.into());
+        }
+        Ok(rows.len())
     }
 }
 
