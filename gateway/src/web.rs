@@ -28,9 +28,11 @@ const ADMIN: &str = include_str!("../web/admin.html");
 const ADMIN_JS: &str = include_str!("../web/admin.js");
 const ADMIN_WEBHOOKS_JS: &str = include_str!("../web/admin-webhooks.js");
 const ADMIN_AUDIT_JS: &str = include_str!("../web/admin-audit.js");
+const ADMIN_TOKENS_JS: &str = include_str!("../web/admin-tokens.js");
+const SECURITY_JS: &str = include_str!("../web/security.js");
 
 /// Each page: URL path, file name in `gateway/web/`, embedded copy, content type.
-const PAGES: [(&str, &str, &str, &str); 10] = [
+const PAGES: [(&str, &str, &str, &str); 12] = [
     ("/widget.js", "widget.js", WIDGET, JS),
     ("/agent", "agent.html", AGENT, HTML),
     ("/admin", "admin.html", ADMIN, HTML),
@@ -47,6 +49,13 @@ const PAGES: [(&str, &str, &str, &str); 10] = [
         ADMIN_AUDIT_JS,
         JS,
     ),
+    (
+        "/assets/admin-tokens.js",
+        "admin-tokens.js",
+        ADMIN_TOKENS_JS,
+        JS,
+    ),
+    ("/assets/security.js", "security.js", SECURITY_JS, JS),
     ("/assets/agent.js", "agent.js", AGENT_JS, JS),
     ("/assets/common.js", "common.js", COMMON_JS, JS),
     ("/assets/i18n.js", "i18n.js", I18N_JS, JS),

@@ -4,8 +4,11 @@
 // Agents are created and edited (role, capacity, skills, departments, disabled) and get new
 // passwords in dialogs; departments are created and edited with their routing settings and
 // business hours. Announcements go to the agents signed in now (`POST /v1/announcements`).
-// The Webhooks section (`#webhooks`) lives in admin-webhooks.js and the Audit & privacy section
-// (`#audit`) in admin-audit.js, each loaded the first time it opens.
+// The Webhooks section (`#webhooks`) lives in admin-webhooks.js, API tokens (`#tokens`) in
+// admin-tokens.js and the Audit & privacy section (`#audit`) in admin-audit.js, each loaded the
+// first time it opens. Each agent's row also ends all of that agent's sessions or resets its
+// two-factor (after a confirmation in the page), and the top bar opens the administrator's own
+// account security (security.js, shared with the console).
 // The session is the agent console's: the same token under the same localStorage key, so an
 // administrator signed in to one page is signed in to the other, and logging out of either ends
 // both. Who may see the dashboard is the server's decision: a 403 `forbidden` on any admin route
@@ -33,6 +36,7 @@ import {
   createLanguageButton,
   toastElements,
   createToast,
+  ApiFailure,
 } from './common.js';
 
 const POLL_MS = 3_000;
@@ -151,15 +155,6 @@ function clockTime(date) {
   return new Intl.DateTimeFormat(getLanguage(), { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(date);
 }
 
-/** A REST failure: HTTP status plus the server's `{"error":{"code","message"}}` if any. */
-class ApiFailure extends Error {
-  constructor(status, code, message) {
-    super(message || code || `HTTP ${status}`);
-    this.status = status;
-    this.code = code || '';
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // State
 // ---------------------------------------------------------------------------------------------
@@ -184,7 +179,7 @@ const store = {
 const ui = {
   boot: $('boot-screen'),
   navLinks: [...document.querySelectorAll('.admin-nav-link')],
-  views: { overview: $('view-overview'), webhooks: $('view-webhooks'), audit: $('view-audit') },
+  views: { overview: $('view-overview'), webhooks: $('view-webhooks'), tokens: $('view-tokens'), audit: $('view-audit') },
   dashboard: $('dashboard'),
   ...loginElements(),
   forbidden: $('forbidden-screen'),
@@ -198,6 +193,7 @@ const ui = {
   adminName: $('admin-name'),
   adminAvatar: $('admin-avatar'),
   logout: $('logout'),
+  securityOpen: $('security-open'),
   cards: {
     agentsOnline: $('card-agents-online'),
     queueLength: $('card-queue-length'),
@@ -283,6 +279,15 @@ const ui = {
     cancel: $('dept-cancel'),
     close: $('dept-close'),
   },
+  agentAction: {
+    dialog: $('agent-action-dialog'),
+    title: $('agent-action-title'),
+    target: $('agent-action-target'),
+    text: $('agent-action-text'),
+    error: $('agent-action-error'),
+    cancel: $('agent-action-cancel'),
+    submit: $('agent-action-submit'),
+  },
   announce: {
     form: $('announce-form'),
     text: $('announce-text'),
@@ -349,6 +354,7 @@ function showScreen(screen) {
   if (screen !== 'app') {
     // Every dialog, the sections' too (closing the secret's also forgets the secret).
     for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
+    for (const menu of document.querySelectorAll('.row-menu:popover-open')) menu.hidePopover();
   }
   const slot = { login: ui.loginLangSlot, forbidden: ui.forbiddenLangSlot, app: ui.topbarLangSlot }[screen];
   if (slot) slot.appendChild(ui.lang);
@@ -415,6 +421,7 @@ function resetData() {
   ui.agentsBody.replaceChildren();
   ui.departments.replaceChildren();
   for (const section of Object.values(SECTIONS)) section.instance?.reset();
+  security?.reset();
   // Nothing typed by one session is left for the next one.
   ui.announce.text.value = '';
   renderAnnounceDepartments();
@@ -453,11 +460,11 @@ window.addEventListener('storage', (event) => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Sections: Overview (agents, departments, announcements), Webhooks and Audit & privacy, chosen
-// by the URL's hash
+// Sections: Overview (agents, departments, announcements), Webhooks, API tokens and Audit &
+// privacy, chosen by the URL's hash
 // ---------------------------------------------------------------------------------------------
 
-const VIEWS = ['overview', 'webhooks', 'audit'];
+const VIEWS = ['overview', 'webhooks', 'tokens', 'audit'];
 
 /**
  * The sections with a module of their own, loaded the first time they open: `instance` is what
@@ -469,6 +476,14 @@ const SECTIONS = {
     unavailable: $('webhooks-unavailable'),
     failedKey: 'admin.webhooks.moduleFailed',
     title: 'title.adminWebhooks',
+    instance: null,
+    loading: null,
+  },
+  tokens: {
+    load: () => import('./admin-tokens.js').then((module) => module.createTokens),
+    unavailable: $('tokens-unavailable'),
+    failedKey: 'admin.tokens.moduleFailed',
+    title: 'title.adminTokens',
     instance: null,
     loading: null,
   },
@@ -492,8 +507,14 @@ function renderView() {
   const view = currentView();
   for (const [name, node] of Object.entries(ui.views)) node.hidden = name !== view;
   for (const link of ui.navLinks) {
-    if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
-    else link.removeAttribute('aria-current');
+    if (link.dataset.view === view) {
+      link.setAttribute('aria-current', 'page');
+      // On a narrow screen the bar scrolls sideways: the chosen section stays in sight.
+      const bar = link.parentElement;
+      if (bar.scrollWidth > bar.clientWidth) bar.scrollLeft = Math.max(0, link.offsetLeft - (bar.clientWidth - link.offsetWidth) / 2);
+    } else {
+      link.removeAttribute('aria-current');
+    }
   }
   renderTitle();
   for (const [name, section] of Object.entries(SECTIONS)) {
@@ -780,9 +801,10 @@ function buildRow(agent) {
   const actionsCell = el('td', { class: 'row-actions' });
   const edit = el('button', { type: 'button', class: 'btn btn-ghost btn-small', 'data-testid': 'agent-edit' });
   edit.addEventListener('click', () => openEditDialog(agent.id, edit));
-  actionsCell.appendChild(edit);
+  const menu = buildRowMenu(agent.id);
+  actionsCell.append(edit, menu.button, menu.list);
   tr.append(nameCell, roleCell, statusCell, loadCell, departmentsCell, skillsCell, actionsCell);
-  const row = { tr, parts: { avatar, nameText, you, emailCell, role, status, statusText, load, loadText, fill, departmentsCell, skillsCell, edit } };
+  const row = { tr, parts: { avatar, nameText, you, emailCell, role, status, statusText, load, loadText, fill, departmentsCell, skillsCell, edit, menu } };
   rows.set(agent.id, row);
   return row;
 }
@@ -819,6 +841,7 @@ function renderRow(row, agent) {
   parts.statusText.textContent = disabled ? t('admin.agents.disabled') : t(`status.${status}`);
   parts.edit.textContent = t('admin.agents.edit');
   parts.edit.setAttribute('aria-label', t('admin.agents.editLabel', { name }));
+  renderRowMenu(parts.menu, name);
   parts.loadText.textContent = `${held} / ${max}`;
   parts.load.title = t('admin.agents.load', { load: held, max });
   const ratio = max > 0 ? Math.min(1, held / max) : 0;
@@ -847,6 +870,155 @@ function renderRow(row, agent) {
     parts.skillsCell.replaceChildren(...skillChips);
     parts.skillsCell.dataset.signature = skillSignature;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agents: more actions per row (sign out everywhere, reset two-factor), each confirmed first
+// ---------------------------------------------------------------------------------------------
+
+const MORE_ICON =
+  '<svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor" aria-hidden="true"><circle cx="5.5" cy="12" r="1.8"/><circle cx="12" cy="12" r="1.8"/><circle cx="18.5" cy="12" r="1.8"/></svg>';
+let menuCount = 0;
+
+/**
+ * The "⋯" button of a row and its menu: a popover (top layer, so the table's scroll box does not
+ * clip it; a click outside or Escape closes it and the focus goes back to the button). Arrow keys,
+ * Home and End move between the items.
+ */
+function buildRowMenu(agentId) {
+  const id = `agent-menu-${(menuCount += 1)}`;
+  const button = el('button', { type: 'button', class: 'icon-button row-more', 'data-testid': 'agent-more', 'aria-haspopup': 'menu', popovertarget: id });
+  button.innerHTML = MORE_ICON;
+  const list = el('div', { id, class: 'row-menu', role: 'menu', popover: 'auto', 'data-testid': 'agent-menu' });
+  const signOut = el('button', { type: 'button', role: 'menuitem', class: 'row-menu-item', tabindex: '-1', 'data-testid': 'agent-signout' });
+  const resetTwoFactor = el('button', { type: 'button', role: 'menuitem', class: 'row-menu-item', tabindex: '-1', 'data-testid': 'agent-reset-2fa' });
+  list.append(signOut, resetTwoFactor);
+  const items = [signOut, resetTwoFactor];
+  const choose = (kind) => {
+    list.hidePopover();
+    askAgentAction(kind, agentId, button);
+  };
+  signOut.addEventListener('click', () => choose('signout'));
+  resetTwoFactor.addEventListener('click', () => choose('reset2fa'));
+  list.addEventListener('beforetoggle', (event) => {
+    if (event.newState !== 'open') return;
+    // Under the button, right-aligned with it; above it when there is no room below.
+    const rect = button.getBoundingClientRect();
+    list.style.right = `${Math.max(8, document.documentElement.clientWidth - rect.right)}px`;
+    list.style.top = `${rect.bottom + 4}px`;
+    list.style.bottom = 'auto';
+  });
+  list.addEventListener('toggle', (event) => {
+    button.setAttribute('aria-expanded', String(event.newState === 'open'));
+    if (event.newState !== 'open') return;
+    const rect = button.getBoundingClientRect();
+    if (list.getBoundingClientRect().bottom > window.innerHeight - 8) {
+      list.style.top = 'auto';
+      list.style.bottom = `${window.innerHeight - rect.top + 4}px`;
+    }
+    items[0].focus();
+  });
+  list.addEventListener('keydown', (event) => {
+    const index = items.indexOf(document.activeElement);
+    const move = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: items.length - 1 }[event.key];
+    if (move !== undefined) {
+      event.preventDefault();
+      items[(move + items.length) % items.length].focus();
+    } else if (event.key === 'Tab') {
+      list.hidePopover(); // the focus moves on from the button, as after any other control
+    }
+  });
+  button.addEventListener('keydown', (event) => {
+    if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp') return;
+    event.preventDefault();
+    if (!list.matches(':popover-open')) list.showPopover();
+    if (event.key === 'ArrowUp') items.at(-1).focus();
+  });
+  button.setAttribute('aria-expanded', 'false');
+  return { button, list, signOut, resetTwoFactor };
+}
+
+function renderRowMenu(menu, name) {
+  menu.button.setAttribute('aria-label', t('admin.agents.moreLabel', { name }));
+  menu.button.title = t('admin.agents.more');
+  menu.list.setAttribute('aria-label', t('admin.agents.moreLabel', { name }));
+  menu.signOut.textContent = t('admin.agents.signOut');
+  menu.resetTwoFactor.textContent = t('admin.agents.resetTwoFactor');
+}
+
+// A menu open while the dashboard scrolls would float away from its row.
+ui.dashboard.addEventListener('scroll', () => {
+  for (const menu of document.querySelectorAll('.row-menu:popover-open')) menu.hidePopover();
+}, { passive: true });
+
+let agentAction = null; // { kind: 'signout' | 'reset2fa', id, name, email, self, opener }
+const agentActionError = formError(ui.agentAction.error, {});
+
+function renderAgentAction() {
+  if (!agentAction) return;
+  const { kind, name, email, self } = agentAction;
+  const signOut = kind === 'signout';
+  ui.agentAction.dialog.dataset.kind = kind;
+  ui.agentAction.title.textContent = t(signOut ? 'admin.agentAction.signOutTitle' : 'admin.agentAction.resetTitle', { name });
+  ui.agentAction.target.textContent = email ? `${name} · ${email}` : name;
+  ui.agentAction.text.textContent = signOut
+    ? `${t('admin.agentAction.signOutText')}${self ? ` ${t('admin.agentAction.signOutSelf')}` : ''}`
+    : t('admin.agentAction.resetText');
+  if (!ui.agentAction.submit.disabled) ui.agentAction.submit.textContent = t(signOut ? 'admin.agentAction.signOut' : 'admin.agentAction.reset');
+}
+
+function askAgentAction(kind, id, opener) {
+  const agent = store.agents?.find((known) => known.id === id);
+  if (!agent) return;
+  agentAction = { kind, id, name: String(agent.name ?? ''), email: String(agent.email ?? ''), self: id === store.agent?.id, opener };
+  agentActionError.set(null);
+  ui.agentAction.submit.disabled = false;
+  ui.agentAction.cancel.disabled = false;
+  renderAgentAction();
+  if (!ui.agentAction.dialog.open) ui.agentAction.dialog.showModal();
+  // The safe choice has the focus: Enter does not sign anyone out by accident.
+  ui.agentAction.cancel.focus();
+}
+
+async function confirmAgentAction() {
+  if (!agentAction || ui.agentAction.submit.disabled) return;
+  const { kind, id, name, self } = agentAction;
+  const signOut = kind === 'signout';
+  agentActionError.set(null);
+  ui.agentAction.cancel.disabled = true;
+  setBusy(ui.agentAction.submit, true, signOut ? 'admin.agentAction.signOut' : 'admin.agentAction.reset', signOut ? 'admin.agentAction.signingOut' : 'admin.agentAction.resetting');
+  try {
+    if (signOut) {
+      const answer = await api('POST', `/v1/admin/agents/${encodeURIComponent(id)}/sessions/revoke`);
+      const count = toNumber(answer?.revoked);
+      closeAgentAction();
+      if (self) {
+        // This dashboard's own session ended with the others.
+        endSession('login.signedOut');
+        return;
+      }
+      showToast(count === 1 ? t('admin.agentAction.signedOutOne', { name }) : t('admin.agentAction.signedOut', { name, count }));
+    } else {
+      await api('POST', `/v1/admin/agents/${encodeURIComponent(id)}/two-factor/reset`);
+      closeAgentAction();
+      showToast(t('admin.agentAction.resetDone', { name }));
+    }
+  } catch (error) {
+    if (handledAuthFailure(error)) return;
+    const failure = readFailure(error, {}, () => t('admin.edit.gone'));
+    agentActionError.set(failure.text);
+    if (error?.status === 404) poll(); // the list is out of date
+  } finally {
+    ui.agentAction.cancel.disabled = false;
+    if (ui.agentAction.dialog.open) {
+      ui.agentAction.submit.disabled = false;
+      renderAgentAction();
+    }
+  }
+}
+
+function closeAgentAction() {
+  if (ui.agentAction.dialog.open) ui.agentAction.dialog.close();
 }
 
 function sortedAgents() {
@@ -1680,10 +1852,47 @@ function closeOnBackdrop(dialog, busy) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The administrator's own account security (security.js, shared with the console)
+// ---------------------------------------------------------------------------------------------
+
+let security = null;
+let securityLoading = null;
+
+function openSecurity() {
+  securityLoading ??= import('./security.js')
+    .then((module) => {
+      security = module.createSecurity({ token: () => store.token, onUnauthorized: () => endSession('login.expired') });
+      return security;
+    })
+    .catch(() => {
+      securityLoading = null; // the next click tries again
+      showToast(t('security.moduleFailed'));
+      return null;
+    });
+  securityLoading.then((instance) => {
+    if (instance && store.token && store.screen === 'app') instance.open(ui.securityOpen);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Wiring
 // ---------------------------------------------------------------------------------------------
 
 ui.logout.addEventListener('click', logout);
+ui.securityOpen.addEventListener('click', openSecurity);
+ui.agentAction.submit.addEventListener('click', confirmAgentAction);
+ui.agentAction.cancel.addEventListener('click', closeAgentAction);
+ui.agentAction.dialog.addEventListener('cancel', (event) => {
+  // Escape while the request runs would hide its outcome.
+  if (ui.agentAction.submit.disabled) event.preventDefault();
+});
+ui.agentAction.dialog.addEventListener('close', () => {
+  const opener = agentAction?.opener;
+  agentAction = null;
+  agentActionError.set(null);
+  if (store.screen === 'app') returnFocus(opener, ui.newAgent);
+});
+closeOnBackdrop(ui.agentAction.dialog, () => ui.agentAction.submit.disabled);
 ui.forbiddenSwitch.addEventListener('click', logout);
 ui.newAgent.addEventListener('click', openAgentDialog);
 ui.agentForm.addEventListener('submit', createAgent);
@@ -1813,6 +2022,9 @@ onLanguageChange(() => {
   }
   renderAnnounceDepartments();
   renderAnnounceCount();
+  renderAgentAction();
+  agentActionError.retranslate();
+  security?.retranslate();
   announceError.retranslate();
   if (announceDoneText) ui.announce.done.textContent = announceDoneText();
   if (!ui.announce.submit.disabled) ui.announce.submit.textContent = t('admin.announce.submit');

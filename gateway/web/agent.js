@@ -15,7 +15,9 @@
 // or not, contact, page and the visitor's past conversations. `transfer` and
 // `note` are sent between two pings: the server handles a socket's frames in order and answers
 // through one queue, so an `error` between the two pongs is their refusal and the second pong
-// alone their success (errors carry no conversation id).
+// alone their success (errors carry no conversation id). The top bar opens Account security
+// (security.js, shared with the dashboard and loaded on first use): two-factor and sessions. A
+// session ended elsewhere closes the socket ("session ended") and returns to sign-in.
 // User text is only ever inserted with textContent.
 
 import { t, getLanguage, onLanguageChange, applyTranslations, formatTime, formatDateTime, formatDuration } from './i18n.js';
@@ -204,6 +206,7 @@ const ui = {
   agentName: $('agent-name'),
   agentAvatar: $('agent-avatar'),
   logout: $('logout'),
+  securityOpen: $('security-open'),
   queue: $('queue'),
   queueCount: $('queue-count'),
   queueEmpty: $('queue-empty'),
@@ -363,6 +366,7 @@ function resetConsole() {
   ui.replyInput.value = '';
   closeCannedPopup();
   for (const dialog of [ui.transfer.dialog, ui.canned.dialog]) if (dialog.open) dialog.close();
+  security?.reset();
   store.role = null;
   store.canned = [];
   store.directory = { agents: [], departments: [], state: 'idle' };
@@ -581,9 +585,10 @@ function disconnect() {
 function dropped(code, reason) {
   detachSocket();
   stopQueuePolling();
-  const refused = code === 1008 && (lastErrorCode === 'invalid_token' || lastErrorCode === 'auth_required' || /token/i.test(reason || ''));
+  const refused = code === 1008 && (lastErrorCode === 'invalid_token' || lastErrorCode === 'auth_required' || /token|session ended/i.test(reason || ''));
   if (refused) {
-    endSession('login.expired');
+    // "session ended": signed out from another device or by an administrator while connected.
+    endSession(/session ended/i.test(reason || '') ? 'login.signedOut' : 'login.expired');
     return;
   }
   setConnection('reconnecting');
@@ -2807,10 +2812,34 @@ function renderPastConversations(past) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Account security (security.js, loaded the first time it is opened; shared with the dashboard)
+// ---------------------------------------------------------------------------------------------
+
+let security = null;
+let securityLoading = null;
+
+function openSecurity() {
+  securityLoading ??= import('./security.js')
+    .then((module) => {
+      security = module.createSecurity({ token: () => store.token, onUnauthorized: () => endSession('login.expired') });
+      return security;
+    })
+    .catch(() => {
+      securityLoading = null; // the next click tries again
+      showToast(t('security.moduleFailed'));
+      return null;
+    });
+  securityLoading.then((instance) => {
+    if (instance && store.token && !ui.app.hidden) instance.open(ui.securityOpen);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Wiring
 // ---------------------------------------------------------------------------------------------
 
 ui.logout.addEventListener('click', logout);
+ui.securityOpen.addEventListener('click', openSecurity);
 ui.threadBack.addEventListener('click', () => ui.workspace.classList.remove('show-thread'));
 ui.closeConversation.addEventListener('click', () => (ui.closeConfirm.hidden ? showCloseConfirm() : hideCloseConfirm(true)));
 ui.closeConversation.setAttribute('aria-controls', 'close-confirm');
@@ -2920,6 +2949,7 @@ onLanguageChange(() => {
   if (ui.canned.dialog.open) renderCannedDialog();
   renderLanguageButton();
   loginForm.retranslate();
+  security?.retranslate();
 });
 
 // Queue waiting times tick even when the list does not change.

@@ -126,25 +126,73 @@ export const loginElements = () => ({
   loginForm: $('login-form'),
   loginEmail: $('login-email'),
   loginPassword: $('login-password'),
+  loginTotpField: $('login-totp-field'),
+  loginTotp: $('login-totp'),
   loginError: $('login-error'),
   loginSubmit: $('login-submit'),
   loginLangSlot: $('login-lang-slot'),
 });
 
-/// The sign-in form (`loginElements()` in `ui`). `onSession(token, agent)` gets the server's answer;
-/// `beforeSubmit` runs inside the user gesture (the console unlocks audio there).
-export function createLoginForm(ui, { onSession, beforeSubmit }) {
-  let errorKey = null;
+/// Six digits; spaces (as authenticator apps show "123 456") are ignored.
+export const TOTP_RE = /^\d{6}$/;
+export const readTotp = (text) => String(text ?? '').replace(/\s+/g, '');
 
-  function setError(key) {
-    errorKey = key;
-    ui.loginError.textContent = key ? t(key) : '';
-    ui.loginError.hidden = !key;
+/**
+ * The sign-in form (`loginElements()` in `ui`). `onSession(token, agent)` gets the server's answer;
+ * `beforeSubmit` runs inside the user gesture (the console unlocks audio there).
+ *
+ * Accounts with two-factor on answer the first try with 401 `totp_required`: the form then shows
+ * the code field and sends the same email and password again with `totp`. A wrong or reused code
+ * (401 `invalid_totp`) empties the field and says so; too many failures (429 with Retry-After)
+ * say when to try again, and the form sends nothing until then.
+ */
+export function createLoginForm(ui, { onSession, beforeSubmit }) {
+  let errorText = null; // a function, so that the message follows a language switch
+  let lockedUntil = 0; // Date.now() before which the server refuses sign-ins for this email
+  let lockedEmail = '';
+  let lockTimer = null;
+
+  function setError(text, field) {
+    errorText = text;
+    ui.loginError.textContent = text ? text() : '';
+    ui.loginError.hidden = !text;
+    for (const input of [ui.loginEmail, ui.loginPassword, ui.loginTotp]) input.removeAttribute('aria-invalid');
+    if (field) field.setAttribute('aria-invalid', 'true');
   }
+  const setErrorKey = (key, field) => setError(key ? () => t(key) : null, field);
+
+  /// Shows or hides the code field (hidden: forgotten too).
+  function askForCode(shown) {
+    ui.loginTotpField.hidden = !shown;
+    ui.loginTotp.disabled = !shown;
+    if (!shown) ui.loginTotp.value = '';
+  }
+
+  /// "Try again in 4 min", counting down while the form is shown; the form sends nothing until then.
+  function lockFor(seconds, email) {
+    lockedUntil = Date.now() + seconds * 1000;
+    lockedEmail = email;
+    clearInterval(lockTimer);
+    const render = () => {
+      const left = lockedUntil - Date.now();
+      if (left <= 0) {
+        clearInterval(lockTimer);
+        lockTimer = null;
+        if (errorText === lockedText) setError(null);
+        return;
+      }
+      if (errorText === lockedText) ui.loginError.textContent = lockedText();
+    };
+    setError(lockedText);
+    lockTimer = setInterval(render, 1000);
+  }
+  // One function object, so that the countdown knows its message is still the one shown.
+  const lockedText = () => t('login.locked', { time: formatWait(lockedUntil - Date.now()) });
 
   /// Back to a fresh form, with an optional message (e.g. `login.expired`).
   function reset(messageKey) {
-    setError(messageKey ?? null);
+    askForCode(false);
+    setErrorKey(messageKey ?? null);
     ui.loginSubmit.disabled = false;
     ui.loginSubmit.textContent = t('login.submit');
     setTimeout(() => (ui.loginEmail.value ? ui.loginPassword : ui.loginEmail).focus(), 0);
@@ -152,47 +200,132 @@ export function createLoginForm(ui, { onSession, beforeSubmit }) {
 
   async function submit(event) {
     event.preventDefault();
+    if (ui.loginSubmit.disabled) return;
     const email = ui.loginEmail.value.trim();
     const password = ui.loginPassword.value;
     if (!email || !password) {
-      setError('login.missing');
+      setErrorKey('login.missing', !email ? ui.loginEmail : ui.loginPassword);
+      (!email ? ui.loginEmail : ui.loginPassword).focus();
+      return;
+    }
+    const body = { email, password };
+    if (!ui.loginTotpField.hidden) {
+      const code = readTotp(ui.loginTotp.value);
+      if (!TOTP_RE.test(code)) {
+        setErrorKey(code ? 'login.totpFormat' : 'login.totpMissing', ui.loginTotp);
+        ui.loginTotp.focus();
+        return;
+      }
+      body.totp = code;
+    }
+    if (Date.now() < lockedUntil && email.toLowerCase() === lockedEmail) {
+      setError(lockedText);
       return;
     }
     beforeSubmit?.();
     ui.loginSubmit.disabled = true;
     ui.loginSubmit.textContent = t('login.submitting');
+    let focus = null;
     try {
       const response = await fetch('/v1/auth/login', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ email, password }),
+        body: JSON.stringify(body),
       });
-      const body = await response.json().catch(() => ({}));
-      if (response.ok && body.token) {
+      const answer = await response.json().catch(() => ({}));
+      if (response.ok && answer.token) {
         ui.loginPassword.value = '';
+        askForCode(false);
         setError(null);
-        onSession(body.token, body.agent ?? null);
+        onSession(answer.token, answer.agent ?? null);
         return;
       }
-      const code = body?.error?.code;
-      if (response.status === 403 || code === 'forbidden') setError('login.disabled'); // right password, disabled account
-      else setError(response.status === 401 || code === 'invalid_credentials' || response.status === 400 ? 'login.invalid' : 'login.failed');
+      const code = answer?.error?.code;
+      if (code === 'totp_required') {
+        // The password was right: now the code from the authenticator app.
+        askForCode(true);
+        setError(null);
+        focus = ui.loginTotp;
+      } else if (code === 'invalid_totp') {
+        askForCode(true);
+        ui.loginTotp.value = '';
+        setErrorKey('login.totpInvalid', ui.loginTotp);
+        focus = ui.loginTotp;
+      } else if (response.status === 429 || code === 'too_many_attempts') {
+        const seconds = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
+        lockFor(Number.isFinite(seconds) && seconds > 0 ? seconds : 60, email.toLowerCase());
+      } else if (response.status === 403 || code === 'forbidden') {
+        setErrorKey('login.disabled'); // right password, disabled account
+      } else if (response.status === 401 || code === 'invalid_credentials' || response.status === 400) {
+        // A wrong password starts over: the code (if any) is asked for again after the password.
+        askForCode(false);
+        setErrorKey('login.invalid', ui.loginPassword);
+        focus = ui.loginPassword;
+      } else {
+        setErrorKey('login.failed');
+      }
     } catch {
-      setError('login.failed');
+      setErrorKey('login.failed');
     } finally {
       ui.loginSubmit.disabled = false;
       ui.loginSubmit.textContent = t('login.submit');
     }
+    focus?.focus();
   }
 
   /// Re-renders the texts after a language switch.
   function retranslate() {
-    if (errorKey) setError(errorKey);
+    if (errorText) ui.loginError.textContent = errorText();
     if (!ui.login.hidden && !ui.loginSubmit.disabled) ui.loginSubmit.textContent = t('login.submit');
   }
 
   ui.loginForm.addEventListener('submit', submit);
+  // Another account is another sign-in: its code is asked for when its password was checked.
+  ui.loginEmail.addEventListener('input', () => {
+    if (!ui.loginTotpField.hidden) askForCode(false);
+  });
+  ui.loginTotp.addEventListener('input', () => {
+    if (ui.loginTotp.getAttribute('aria-invalid')) setError(null);
+  });
+  askForCode(false);
   return { reset, retranslate };
+}
+
+/// "45 s", "4 min": how long until something may be tried again (rounded up).
+export function formatWait(ms) {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 60) return t('duration.seconds', { n: seconds });
+  return t('duration.minutes', { n: Math.ceil(seconds / 60) });
+}
+
+/// A REST failure: HTTP status plus the server's `{"error":{"code","message"}}` if any.
+export class ApiFailure extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code || '';
+  }
+}
+
+/// Copies `text`; the Clipboard API where allowed, else a selected hidden text area.
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const area = el('textarea', { class: 'sr-only', 'aria-hidden': 'true' });
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    let copied = false;
+    try {
+      copied = document.execCommand('copy');
+    } catch {
+      copied = false;
+    }
+    area.remove();
+    return copied;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
