@@ -62,6 +62,9 @@ pub(crate) struct Settings {
     pub(crate) ws_frames_per_second: u32,
     pub(crate) ws_frames_burst: u32,
     pub(crate) ws_max_connections_per_visitor: usize,
+    /// Open WebSockets one client address may hold on a gateway (offices behind one NAT share
+    /// an address: keep it generous).
+    pub(crate) ws_max_connections_per_address: usize,
     pub(crate) ws_heartbeat_secs: u64,
     pub(crate) ws_replay_limit: usize,
     /// Serve the web pages from this directory instead of the copies built into the binary
@@ -110,6 +113,7 @@ impl Default for Settings {
             ws_frames_per_second: 20,
             ws_frames_burst: 40,
             ws_max_connections_per_visitor: 10,
+            ws_max_connections_per_address: 1_000,
             ws_heartbeat_secs: 20,
             ws_replay_limit: 10_000,
             web_dir: None,
@@ -198,6 +202,7 @@ impl Settings {
         if self.ws_outbound_queue == 0
             || self.ws_frames_per_second == 0
             || self.ws_max_connections_per_visitor == 0
+            || self.ws_max_connections_per_address == 0
         {
             return Err("SWITCHBOARD_WS_* limits must be positive".to_owned());
         }
@@ -409,6 +414,7 @@ impl Settings {
             frames_per_second: self.ws_frames_per_second,
             frames_burst: self.ws_frames_burst.max(self.ws_frames_per_second),
             max_connections_per_visitor: self.ws_max_connections_per_visitor,
+            max_connections_per_address: self.ws_max_connections_per_address,
             heartbeat_secs: self.ws_heartbeat_secs,
             replay_limit: self.ws_replay_limit,
             shutdown_grace_secs: self.shutdown_grace_secs,

@@ -30,6 +30,8 @@ pub struct Config {
     pub frames_burst: u32,
     /// Open sockets one visitor may have on this gateway.
     pub max_connections_per_visitor: usize,
+    /// Most open WebSockets from one client address (after trusted proxies) on this gateway.
+    pub max_connections_per_address: usize,
     /// Server ping period; a peer silent for three periods is dropped.
     pub heartbeat_secs: u64,
     /// Time an agent socket has to send `auth`.
@@ -60,6 +62,7 @@ impl Default for Config {
             frames_per_second: 20,
             frames_burst: 40,
             max_connections_per_visitor: 10,
+            max_connections_per_address: 1_000,
             heartbeat_secs: 20,
             auth_timeout_secs: 10,
             replay_limit: 10_000,

@@ -2,7 +2,7 @@
 
 use crate::Config;
 use crate::peers::Peers;
-use crate::ws::limits::VisitorConnections;
+use crate::ws::limits::{AddressConnections, VisitorConnections};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use switchboard_platform::bus::SharedBus;
@@ -22,6 +22,8 @@ pub struct Gateway {
     pub subjects: Subjects,
     pub config: Config,
     pub visitors: VisitorConnections,
+    /// Open sockets per client address on this gateway.
+    pub addresses: AddressConnections,
     /// Cancelled when the gateway shuts down: sockets close with 1001.
     pub shutdown: CancellationToken,
     /// Connected visitors and agents per workspace, here and on the other gateways.
@@ -40,6 +42,7 @@ impl Gateway {
             subjects: Subjects::new(config.subject_prefix.clone()),
             config,
             visitors: VisitorConnections::default(),
+            addresses: AddressConnections::default(),
             shutdown,
             stats: crate::stats::ConnectionStats::default(),
             token_limits: crate::principal::TokenLimits::default(),

@@ -16,7 +16,7 @@ use crate::state::Gateway;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ErrorCode, ServerFrame};
@@ -142,12 +142,17 @@ pub async fn visitor_socket(
     headers: HeaderMap,
     State(gateway): State<Arc<Gateway>>,
 ) -> Response {
+    let address_slot = match address_slot(&gateway, &headers) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
     let user_agent = headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
         .map(|agent| agent.chars().take(256).collect::<String>());
     configure(upgrade, &gateway).on_upgrade(move |socket| {
         async move {
+            let _address_slot = address_slot;
             let _counted = ConnectionGauge::new("visitor");
             let (outbound, reader) = open(socket, &gateway);
             session::visitor(gateway, outbound, reader, query, user_agent).await;
@@ -159,16 +164,55 @@ pub async fn visitor_socket(
 /// `GET /v1/agent/ws`; the first frame must be `auth`.
 pub async fn agent_socket(
     upgrade: WebSocketUpgrade,
+    headers: HeaderMap,
     State(gateway): State<Arc<Gateway>>,
 ) -> Response {
+    let address_slot = match address_slot(&gateway, &headers) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
     configure(upgrade, &gateway).on_upgrade(move |socket| {
         async move {
+            let _address_slot = address_slot;
             let _counted = ConnectionGauge::new("agent");
             let (outbound, reader) = open(socket, &gateway);
             session::agent(gateway, outbound, reader).await;
         }
         .instrument(connection_span("agent"))
     })
+}
+
+/// Takes one of the client address's socket slots (the address the gateway resolved, see
+/// [`crate::client`]), or answers 429 `too_many_connections` before the upgrade: a flood of
+/// connections from one address cannot take the gateway's sockets from everyone else.
+fn address_slot(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+) -> Result<Option<limits::ConnectionSlot<std::net::IpAddr>>, crate::error::ApiError> {
+    let Some(address) = headers
+        .get(switchboard_platform::actor::CLIENT_IP)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<std::net::IpAddr>().ok())
+    else {
+        // No peer address (a test router without connect info): nothing to count by.
+        return Ok(None);
+    };
+    match gateway
+        .addresses
+        .acquire(address, gateway.config.max_connections_per_address)
+    {
+        Some(slot) => Ok(Some(slot)),
+        None => {
+            metrics::counter!("switchboard_ws_refused_total", "reason" => "address_limit")
+                .increment(1);
+            Err(crate::error::ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too_many_connections",
+                "too many open connections from this address",
+            )
+            .with_retry_after(5))
+        }
+    }
 }
 
 /// Returns the span of one socket's life: identification (its gRPC calls are children) and

@@ -31,6 +31,15 @@ impl WsClient {
         }
     }
 
+    /// Wraps an open socket.
+    pub(crate) fn from_socket(socket: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        Self {
+            socket,
+            unread: VecDeque::new(),
+            closed: None,
+        }
+    }
+
     /// Connects over a socket with a tiny receive buffer, for slow-consumer tests.
     pub(crate) async fn connect_with_small_buffer(url: &str, addr: std::net::SocketAddr) -> Self {
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");

@@ -1,6 +1,8 @@
-//! Per-connection and per-visitor limits.
+//! Per-connection, per-visitor and per-address limits.
 
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -55,48 +57,69 @@ impl RateLimiter {
     }
 }
 
-/// Counts open sockets per visitor on this gateway.
-#[derive(Debug, Clone, Default)]
-pub struct VisitorConnections {
-    counts: Arc<Mutex<HashMap<Uuid, usize>>>,
+/// Counts open sockets per key (a visitor, a client address) on this gateway.
+#[derive(Debug)]
+pub struct Connections<K> {
+    counts: Arc<Mutex<HashMap<K, usize>>>,
 }
+
+impl<K> Default for Connections<K> {
+    fn default() -> Self {
+        Self {
+            counts: Arc::default(),
+        }
+    }
+}
+
+impl<K> Clone for Connections<K> {
+    fn clone(&self) -> Self {
+        Self {
+            counts: self.counts.clone(),
+        }
+    }
+}
+
+/// Open sockets per visitor.
+pub type VisitorConnections = Connections<Uuid>;
+/// Open sockets per client address.
+pub type AddressConnections = Connections<IpAddr>;
 
 /// Holds one counted socket; dropping it releases the slot.
 #[derive(Debug)]
-pub struct ConnectionSlot {
-    visitor_id: Uuid,
-    counts: Arc<Mutex<HashMap<Uuid, usize>>>,
+pub struct ConnectionSlot<K: Eq + Hash = Uuid> {
+    key: K,
+    counts: Arc<Mutex<HashMap<K, usize>>>,
 }
 
-impl VisitorConnections {
-    /// Takes a slot for `visitor_id` unless it already has `max` sockets.
-    pub fn acquire(&self, visitor_id: Uuid, max: usize) -> Option<ConnectionSlot> {
+impl<K: Eq + Hash + Clone> Connections<K> {
+    /// Takes a slot for `key` unless it already has `max` sockets.
+    pub fn acquire(&self, key: K, max: usize) -> Option<ConnectionSlot<K>> {
         let mut counts = self
             .counts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let count = counts.entry(visitor_id).or_default();
+        let count = counts.entry(key.clone()).or_default();
         if *count >= max {
             return None;
         }
         *count += 1;
         Some(ConnectionSlot {
-            visitor_id,
+            key,
             counts: self.counts.clone(),
         })
     }
 }
 
-impl Drop for ConnectionSlot {
+impl<K: Eq + Hash> Drop for ConnectionSlot<K> {
     fn drop(&mut self) {
         let mut counts = self
             .counts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(count) = counts.get_mut(&self.visitor_id) {
+        if let Some(count) = counts.get_mut(&self.key) {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                counts.remove(&self.visitor_id);
+                counts.remove(&self.key);
             }
         }
     }
