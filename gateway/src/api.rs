@@ -11,10 +11,10 @@
 //! Everything is confined to the caller's workspace: another workspace's ids answer 404.
 
 use crate::error::ApiError;
-use crate::http::json_body;
+use crate::http::{json_body, query_params as query};
 use crate::principal::{Need, Principal, require};
 use crate::state::Gateway;
-use crate::ws::view::rfc3339;
+use crate::ws::view::rfc3339_or_null;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -49,25 +49,10 @@ fn not_found(status: tonic::Status) -> ApiError {
     ApiError::from_status(&status, "conversation_not_found")
 }
 
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    query
-        .map(|Query(query)| query)
-        .map_err(|rejection| bad_request(rejection.body_text()))
-}
-
 fn limit(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
     match limit.unwrap_or(default) {
         limit @ 1..=MAX_LIMIT => Ok(limit),
         _ => Err(bad_request("limit: must be between 1 and 500")),
-    }
-}
-
-fn optional_time(at: Option<&prost_types::Timestamp>) -> Value {
-    let text = rfc3339(at);
-    if text.is_empty() {
-        Value::Null
-    } else {
-        json!(text)
     }
 }
 
@@ -80,9 +65,9 @@ pub(crate) fn conversation_json(conversation: &history_pb::Conversation) -> Valu
         "status": crate::ws::view::status(conversation.status),
         "assigned_agent_id": conversation.assigned_agent_id,
         "last_seq": conversation.last_seq,
-        "created_at": optional_time(conversation.created_at.as_ref()),
-        "updated_at": optional_time(conversation.updated_at.as_ref()),
-        "closed_at": optional_time(conversation.closed_at.as_ref()),
+        "created_at": rfc3339_or_null(conversation.created_at.as_ref()),
+        "updated_at": rfc3339_or_null(conversation.updated_at.as_ref()),
+        "closed_at": rfc3339_or_null(conversation.closed_at.as_ref()),
         "tags": conversation.tags,
         "offline": conversation.offline,
         "contact_email": conversation.contact_email,
@@ -103,7 +88,7 @@ pub(crate) fn message_json(message: &history_pb::Message) -> Value {
         "sender": { "kind": kind, "id": message.sender_id, "name": message.sender_name },
         "client_msg_id": message.client_msg_id,
         "text": message.text,
-        "created_at": optional_time(message.created_at.as_ref()),
+        "created_at": rfc3339_or_null(message.created_at.as_ref()),
     })
 }
 

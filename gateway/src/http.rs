@@ -109,6 +109,21 @@ pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError>
     })
 }
 
+/// Returns the query parameters, or a 400 `invalid_argument` saying what is wrong with them.
+pub fn query_params<T>(
+    query: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    query
+        .map(|axum::extract::Query(query)| query)
+        .map_err(|rejection| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_argument",
+                rejection.body_text(),
+            )
+        })
+}
+
 async fn login(
     State(gateway): State<Arc<Gateway>>,
     headers: HeaderMap,

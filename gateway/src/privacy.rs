@@ -14,7 +14,7 @@
 
 use crate::admin::admin_actor;
 use crate::error::ApiError;
-use crate::http::json_body;
+use crate::http::{json_body, query_params as query};
 use crate::state::Gateway;
 use crate::ws::view::rfc3339;
 use axum::body::Body;
@@ -192,14 +192,6 @@ impl AuditQuery {
             limit: self.limit.unwrap_or(100),
         })
     }
-}
-
-fn query<T: Default>(
-    query: Result<Query<T>, axum::extract::rejection::QueryRejection>,
-) -> Result<T, ApiError> {
-    query
-        .map(|Query(query)| query)
-        .map_err(|rejection| bad_request(rejection.body_text()))
 }
 
 fn audit_json(event: &agent_pb::AuditEvent) -> Value {
@@ -506,10 +498,9 @@ async fn erase_visitor(
 
 fn retention_json(policy: Option<history_pb::RetentionPolicy>) -> Value {
     let policy = policy.unwrap_or_default();
-    let updated_at = rfc3339(policy.updated_at.as_ref());
     json!({
         "days": policy.days,
-        "updated_at": if updated_at.is_empty() { Value::Null } else { json!(updated_at) },
+        "updated_at": crate::ws::view::rfc3339_or_null(policy.updated_at.as_ref()),
     })
 }
 

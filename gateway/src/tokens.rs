@@ -13,7 +13,7 @@ use crate::admin::admin_actor;
 use crate::error::ApiError;
 use crate::http::json_body;
 use crate::state::Gateway;
-use crate::ws::view::rfc3339;
+use crate::ws::view::rfc3339_or_null;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -35,15 +35,6 @@ fn service_error(status: tonic::Status) -> ApiError {
     ApiError::from_status(&status, "token_not_found")
 }
 
-fn optional_time(at: Option<&prost_types::Timestamp>) -> Value {
-    let text = rfc3339(at);
-    if text.is_empty() {
-        Value::Null
-    } else {
-        json!(text)
-    }
-}
-
 /// A token as the API shows it: never its secret.
 fn token_json(token: &agent_pb::ApiToken) -> Value {
     json!({
@@ -53,10 +44,10 @@ fn token_json(token: &agent_pb::ApiToken) -> Value {
         "prefix": token.prefix,
         "rate_per_minute": token.rate_per_minute,
         "created_by": token.created_by,
-        "created_at": optional_time(token.created_at.as_ref()),
-        "last_used_at": optional_time(token.last_used_at.as_ref()),
-        "expires_at": optional_time(token.expires_at.as_ref()),
-        "revoked_at": optional_time(token.revoked_at.as_ref()),
+        "created_at": rfc3339_or_null(token.created_at.as_ref()),
+        "last_used_at": rfc3339_or_null(token.last_used_at.as_ref()),
+        "expires_at": rfc3339_or_null(token.expires_at.as_ref()),
+        "revoked_at": rfc3339_or_null(token.revoked_at.as_ref()),
     })
 }
 

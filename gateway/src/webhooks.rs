@@ -15,10 +15,11 @@
 
 use crate::admin::{admin, admin_actor};
 use crate::error::ApiError;
-use crate::http::json_body;
+use crate::http::{json_body, query_params};
 use crate::principal::{Need, Principal, require};
 use crate::privacy::audited;
 use crate::state::Gateway;
+use crate::ws::view::rfc3339_or_null;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -83,13 +84,7 @@ async fn events(
         ));
     }
     let workspace_id = principal.workspace_id().to_owned();
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_argument",
-            rejection.body_text(),
-        )
-    })?;
+    let query = query_params(query)?;
     let page = gateway
         .peers
         .integrations
@@ -120,7 +115,7 @@ async fn events(
                 "cursor": event.cursor,
                 "type": event.event_type,
                 "conversation_id": event.conversation_id,
-                "occurred_at": time(event.occurred_at.as_ref()),
+                "occurred_at": rfc3339_or_null(event.occurred_at.as_ref()),
                 "data": body["data"],
             })
         })
@@ -134,16 +129,6 @@ fn service_error(status: tonic::Status) -> ApiError {
     ApiError::from_status(&status, "not_found")
 }
 
-/// Returns a protobuf time as RFC 3339, or null when absent.
-fn time(at: Option<&prost_types::Timestamp>) -> Value {
-    let text = crate::ws::view::rfc3339(at);
-    if text.is_empty() {
-        Value::Null
-    } else {
-        json!(text)
-    }
-}
-
 fn webhook_json(webhook: &pb::Webhook) -> Value {
     json!({
         "id": webhook.id,
@@ -151,8 +136,8 @@ fn webhook_json(webhook: &pb::Webhook) -> Value {
         "events": webhook.events,
         "enabled": webhook.enabled,
         "description": webhook.description,
-        "created_at": time(webhook.created_at.as_ref()),
-        "previous_secret_expires_at": time(webhook.previous_secret_expires_at.as_ref()),
+        "created_at": rfc3339_or_null(webhook.created_at.as_ref()),
+        "previous_secret_expires_at": rfc3339_or_null(webhook.previous_secret_expires_at.as_ref()),
     })
 }
 
@@ -176,9 +161,9 @@ fn delivery_json(delivery: &pb::Delivery) -> Value {
         "attempts": delivery.attempts,
         "last_status_code": delivery.last_status_code,
         "last_error": delivery.last_error,
-        "created_at": time(delivery.created_at.as_ref()),
-        "next_attempt_at": time(delivery.next_attempt_at.as_ref()),
-        "delivered_at": time(delivery.delivered_at.as_ref()),
+        "created_at": rfc3339_or_null(delivery.created_at.as_ref()),
+        "next_attempt_at": rfc3339_or_null(delivery.next_attempt_at.as_ref()),
+        "delivered_at": rfc3339_or_null(delivery.delivered_at.as_ref()),
         "payload": delivery.payload,
     })
 }
@@ -372,13 +357,7 @@ async fn deliveries(
     query: Result<Query<DeliveryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let workspace_id = admin(&gateway, &headers).await?;
-    let Query(query) = query.map_err(|rejection| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_argument",
-            rejection.body_text(),
-        )
-    })?;
+    let query = query_params(query)?;
     let status = match query.status.as_deref() {
         None | Some("") => pb::DeliveryStatus::Unspecified,
         Some("pending") => pb::DeliveryStatus::Pending,

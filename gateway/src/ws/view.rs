@@ -98,6 +98,16 @@ pub(crate) fn rfc3339(at: Option<&prost_types::Timestamp>) -> String {
     .unwrap_or_default()
 }
 
+/// Returns a protobuf time as a JSON RFC 3339 string, or `null` when absent.
+pub(crate) fn rfc3339_or_null(at: Option<&prost_types::Timestamp>) -> serde_json::Value {
+    let text = rfc3339(at);
+    if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::Value::String(text)
+    }
+}
+
 /// Returns the protocol name of an agent status.
 pub fn agent_status(status: i32) -> &'static str {
     match AgentStatus::try_from(status) {
