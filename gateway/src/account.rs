@@ -75,11 +75,7 @@ async fn me(gateway: &Gateway, headers: &HeaderMap) -> Result<Me, ApiError> {
 
 fn service_error(status: tonic::Status) -> ApiError {
     // A wrong code while setting up or turning off two-factor is a bad request, not a sign-out.
-    let reason = status
-        .metadata()
-        .get("x-switchboard-reason")
-        .and_then(|value| value.to_str().ok());
-    if status.code() == tonic::Code::Unauthenticated && reason == Some("invalid_totp") {
+    if switchboard_platform::grpc::unauthenticated_reason(&status) == Some("invalid_totp") {
         return ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_totp",

@@ -143,11 +143,7 @@ async fn login(
         .await
         .map_err(|status| match status.code() {
             tonic::Code::Unauthenticated => {
-                let reason = status
-                    .metadata()
-                    .get("x-switchboard-reason")
-                    .and_then(|value| value.to_str().ok());
-                match reason {
+                match switchboard_platform::grpc::unauthenticated_reason(&status) {
                     Some("totp_required") => ApiError::new(
                         StatusCode::UNAUTHORIZED,
                         "totp_required",

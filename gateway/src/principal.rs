@@ -154,23 +154,21 @@ async fn token_principal(gateway: &Gateway, presented: &str) -> Result<Principal
     let response = match response {
         Ok(response) => response.into_inner(),
         Err(status) if status.code() == tonic::Code::Unauthenticated => {
-            let reason = status
-                .metadata()
-                .get("x-switchboard-reason")
-                .and_then(|value| value.to_str().ok());
-            return Err(match reason {
-                Some("revoked") => ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "token_revoked",
-                    "this API token was revoked",
-                ),
-                Some("expired") => ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "token_expired",
-                    "this API token has expired",
-                ),
-                _ => ApiError::unauthorized(),
-            });
+            return Err(
+                match switchboard_platform::grpc::unauthenticated_reason(&status) {
+                    Some("revoked") => ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "token_revoked",
+                        "this API token was revoked",
+                    ),
+                    Some("expired") => ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "token_expired",
+                        "this API token has expired",
+                    ),
+                    _ => ApiError::unauthorized(),
+                },
+            );
         }
         Err(status) => return Err(ApiError::from_status(&status, "not_found")),
     };

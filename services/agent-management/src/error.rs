@@ -79,11 +79,7 @@ impl From<AgentError> for Status {
                 } else {
                     "invalid_totp"
                 };
-                let mut status = Status::unauthenticated(error.to_string());
-                status
-                    .metadata_mut()
-                    .insert("x-switchboard-reason", reason.parse().expect("ascii"));
-                status
+                grpc::unauthenticated(error.to_string(), reason)
             }
             AgentError::InvalidField { field, reason } => grpc::invalid_argument(field, reason),
             AgentError::LastAdmin => {

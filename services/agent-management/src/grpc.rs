@@ -572,11 +572,10 @@ impl AgentManagementService for AgentGrpc {
                     api_tokens::Refusal::Revoked => "revoked",
                     api_tokens::Refusal::Expired => "expired",
                 };
-                let mut status = GrpcStatus::unauthenticated(format!("api token {reason}"));
-                status
-                    .metadata_mut()
-                    .insert("x-switchboard-reason", reason.parse().expect("ascii"));
-                Err(status)
+                Err(switchboard_platform::grpc::unauthenticated(
+                    format!("api token {reason}"),
+                    reason,
+                ))
             }
         }
     }

@@ -142,6 +142,27 @@ pub fn invalid_argument(field: &str, description: &str) -> Status {
     )
 }
 
+/// Metadata key naming why an UNAUTHENTICATED call was refused (`revoked`, `totp_required`, …),
+/// so the gateway can answer a stable code without parsing messages.
+const REASON_KEY: &str = "x-switchboard-reason";
+
+/// Returns UNAUTHENTICATED with `message` and the stable `reason` (ASCII) in its metadata.
+pub fn unauthenticated(message: impl Into<String>, reason: &'static str) -> Status {
+    let mut status = Status::unauthenticated(message);
+    status
+        .metadata_mut()
+        .insert(REASON_KEY, MetadataValue::from_static(reason));
+    status
+}
+
+/// The stable reason of an UNAUTHENTICATED status made by [`unauthenticated`], if any.
+pub fn unauthenticated_reason(status: &Status) -> Option<&str> {
+    if status.code() != Code::Unauthenticated {
+        return None;
+    }
+    status.metadata().get(REASON_KEY)?.to_str().ok()
+}
+
 /// Returns `NOT_FOUND` for a `what` (e.g. "conversation"); never says whether it exists elsewhere.
 pub fn not_found(what: &str) -> Status {
     Status::not_found(format!("{what} not found"))
